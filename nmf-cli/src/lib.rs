@@ -1,0 +1,3 @@
+//! The `nmf` command line, as a library so that its pieces are tested directly.
+
+pub mod input;

@@ -1,0 +1,1 @@
+//! NMF solvers.

@@ -18,6 +18,10 @@ pub trait Constraint<F: NmfFloat>: Clone + Debug + Send + Sync + 'static {
     fn add_grad(&self, factor: MatRef<'_, F>, grad: MatMut<'_, F>);
     /// The proximal step of `step`·penalty plus the indicator of F ≥ 0, in place.
     fn prox(&self, factor: MatMut<'_, F>, step: F);
+    /// Whether this is plain non-negativity (no penalty term at all).
+    fn is_plain(&self) -> bool {
+        false
+    }
     /// Whether `factor` is feasible (≥ −tol everywhere).
     fn is_feasible(&self, factor: MatRef<'_, F>, tol: F) -> bool {
         (0..factor.ncols()).all(|j| factor.col(j).iter().all(|v| *v >= -tol))
@@ -80,6 +84,10 @@ impl<F: NmfFloat> ElasticNet<F> {
 }
 
 impl<F: NmfFloat> Constraint<F> for ElasticNet<F> {
+    fn is_plain(&self) -> bool {
+        self.is_zero()
+    }
+
     fn penalty(&self, factor: MatRef<'_, F>) -> F {
         if self.is_zero() {
             return F::zero();

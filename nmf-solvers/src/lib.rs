@@ -1,1 +1,28 @@
-//! NMF solvers.
+//! # nmf-solvers
+//!
+//! NMF algorithms that plug into [`nmf_core`]'s [`Solver`](nmf_core::Solver) trait, so that
+//! every one of them runs under the same executor, stopping rule and history.
+//!
+//! | solver | losses | notes |
+//! |---|---|---|
+//! | [`Mu`] | any β-divergence (Frobenius, KL/Poisson, Itakura–Saito, …) | monotone; sklearn-exact ε option; Poisson simplex form |
+//!
+//! ```
+//! use nmf_core::{faer::Mat, Data, Init, KullbackLeibler, NmfParams};
+//! use nmf_solvers::Mu;
+//!
+//! // A rank-2 count-like matrix: two blocks of features, two groups of samples.
+//! let x = Mat::from_fn(20, 12, |i, j| if (i < 10) == (j < 6) { 5.0 + (i + j) as f64 % 3.0 } else { 0.5 });
+//! let data = Data::dense(x).unwrap();
+//! let params = NmfParams::new(2).init(Init::NndsvdA).seed(7).max_iter(300).check().unwrap();
+//! let fit = params.fit(&data, KullbackLeibler, Mu::new()).unwrap();
+//! let objectives = fit.history.objectives();
+//! assert!(objectives.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-12)));
+//! assert!(fit.evaluation.relative_error < 0.2);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod mu;
+
+pub use mu::{Epsilon, Mu};

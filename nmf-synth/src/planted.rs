@@ -1,0 +1,249 @@
+//! The Poisson planted-module simulator.
+
+use faer::Mat;
+use nmf_core::{CscMatrix, Data, NmfError, NmfFloat};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Gamma, LogNormal, Poisson};
+use thiserror::Error;
+
+/// Errors of nmf-synth.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum SynthError {
+    /// A parameter out of range.
+    #[error("invalid simulation parameter {name} = {value}: {expected}")]
+    BadParam {
+        /// The parameter.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// The allowed range, in words.
+        expected: &'static str,
+    },
+    /// The generated matrix was rejected by nmf-core (e.g. all zero at a tiny depth).
+    #[error(transparent)]
+    Core(#[from] NmfError),
+}
+
+/// How each sample's module proportions are drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Usage {
+    /// Dirichlet(α, …, α) proportions; the dominant module is the argmax.
+    Dirichlet(f64),
+    /// One module, drawn uniformly, gets `weight`; the rest share `1 − weight` equally
+    /// (SPEC §7.3: `0.8·onehot + 0.2/K` is `weight = 0.8 + 0.2/K`).
+    Dominant(f64),
+}
+
+/// What to simulate. Build with [`PlantedSpec::new`] and the setters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlantedSpec {
+    /// Features (m).
+    pub features: usize,
+    /// Samples (n).
+    pub samples: usize,
+    /// Planted modules (K).
+    pub modules: usize,
+    /// Fraction of the features that carry each module (disjoint blocks).
+    pub module_fraction: f64,
+    /// Expected counts per sample (the lognormal's median).
+    pub depth: f64,
+    /// σ of log library size.
+    pub library_sigma: f64,
+    /// Per-sample proportions.
+    pub usage: Usage,
+    /// Weight of a uniform background profile mixed into every module (0 = none).
+    pub background: f64,
+}
+
+impl PlantedSpec {
+    /// `features × samples` counts from `modules` modules; defaults: each module on
+    /// `1/(modules+2)` of the features, depth 1000, σ 0.3, dominant usage `0.8 + 0.2/K`, no
+    /// background (the easy regime of SPEC §7.3).
+    pub fn new(features: usize, samples: usize, modules: usize) -> Self {
+        Self {
+            features,
+            samples,
+            modules,
+            module_fraction: 1.0 / (modules as f64 + 2.0),
+            depth: 1000.0,
+            library_sigma: 0.3,
+            usage: Usage::Dominant(0.8 + 0.2 / modules.max(1) as f64),
+            background: 0.0,
+        }
+    }
+    /// Expected counts per sample.
+    pub fn depth(mut self, depth: f64) -> Self {
+        self.depth = depth;
+        self
+    }
+    /// Usage model.
+    pub fn usage(mut self, usage: Usage) -> Self {
+        self.usage = usage;
+        self
+    }
+    /// Fraction of features per module.
+    pub fn module_fraction(mut self, f: f64) -> Self {
+        self.module_fraction = f;
+        self
+    }
+    /// Background weight.
+    pub fn background(mut self, b: f64) -> Self {
+        self.background = b;
+        self
+    }
+    /// σ of log library size.
+    pub fn library_sigma(mut self, s: f64) -> Self {
+        self.library_sigma = s;
+        self
+    }
+
+    fn check(&self) -> Result<usize, SynthError> {
+        let bad = |name, value: f64, expected| Err(SynthError::BadParam { name, value, expected });
+        if self.modules == 0 {
+            return bad("modules", 0.0, "at least 1");
+        }
+        if self.features == 0 || self.samples == 0 {
+            return bad("features/samples", 0.0, "at least 1 each");
+        }
+        let per = (self.module_fraction * self.features as f64).floor() as usize;
+        if !(self.module_fraction > 0.0) || per == 0 || per * self.modules > self.features {
+            return bad(
+                "module_fraction",
+                self.module_fraction,
+                "each module needs >= 1 feature and the modules must fit side by side",
+            );
+        }
+        if !(self.depth > 0.0 && self.depth.is_finite()) {
+            return bad("depth", self.depth, "positive and finite");
+        }
+        if !(self.library_sigma >= 0.0 && self.library_sigma.is_finite()) {
+            return bad("library_sigma", self.library_sigma, "finite and >= 0");
+        }
+        if !(0.0..1.0).contains(&self.background) {
+            return bad("background", self.background, "in [0, 1)");
+        }
+        match self.usage {
+            Usage::Dirichlet(a) if !(a > 0.0 && a.is_finite()) => bad("dirichlet alpha", a, "positive"),
+            Usage::Dominant(w) if !(0.0..=1.0).contains(&w) => bad("dominant weight", w, "in [0, 1]"),
+            _ => Ok(per),
+        }
+    }
+}
+
+/// A simulated data set with its truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planted<F> {
+    /// Counts, features × samples, sparse.
+    pub x: CscMatrix<F>,
+    /// True modules (m×K), columns summing to 1.
+    pub w_true: Mat<F>,
+    /// True rates (K×n): proportions times library size, so E[X] = W_true·H_true.
+    pub h_true: Mat<F>,
+    /// Dominant module of each sample.
+    pub labels: Vec<usize>,
+    /// Library size (expected total count) of each sample.
+    pub library_sizes: Vec<F>,
+}
+
+impl<F: NmfFloat> Planted<F> {
+    /// X as validated sparse data.
+    ///
+    /// # Errors
+    /// If nmf-core rejects X (e.g. all zero).
+    pub fn data_sparse(&self) -> Result<Data<F>, SynthError> {
+        Ok(Data::sparse(self.x.clone())?)
+    }
+    /// X as validated dense data.
+    ///
+    /// # Errors
+    /// If nmf-core rejects X (e.g. all zero).
+    pub fn data_dense(&self) -> Result<Data<F>, SynthError> {
+        Ok(Data::dense(self.x.to_dense())?)
+    }
+}
+
+/// Draws a planted data set; the same `seed` gives the same output on every run.
+///
+/// # Errors
+/// [`SynthError::BadParam`] for parameters out of range.
+pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>, SynthError> {
+    let per = spec.check()?;
+    let (m, n, k) = (spec.features, spec.samples, spec.modules);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let shape2 = Gamma::new(2.0, 1.0).expect("valid gamma");
+
+    // Modules: disjoint blocks of features with gamma-distributed weights, plus background.
+    let mut w = vec![0.0f64; m * k];
+    for l in 0..k {
+        let col = &mut w[l * m..(l + 1) * m];
+        for i in l * per..(l + 1) * per {
+            col[i] = shape2.sample(&mut rng);
+        }
+        let s: f64 = col.iter().sum();
+        for v in col.iter_mut() {
+            *v = (1.0 - spec.background) * *v / s + spec.background / m as f64;
+        }
+    }
+
+    // Usages and library sizes.
+    let lib = LogNormal::new(spec.depth.ln(), spec.library_sigma).expect("validated sigma");
+    let mut h = vec![0.0f64; k * n];
+    let mut labels = Vec::with_capacity(n);
+    let mut libs = Vec::with_capacity(n);
+    for j in 0..n {
+        let p = &mut h[j * k..(j + 1) * k];
+        match spec.usage {
+            Usage::Dirichlet(alpha) => {
+                let g = Gamma::new(alpha, 1.0).expect("validated alpha");
+                for v in p.iter_mut() {
+                    *v = g.sample(&mut rng);
+                }
+                let s: f64 = p.iter().sum();
+                if s > 0.0 {
+                    p.iter_mut().for_each(|v| *v /= s);
+                } else {
+                    // Every gamma draw underflowed (tiny α): one module takes all.
+                    p[rng.random_range(0..k)] = 1.0;
+                }
+            }
+            Usage::Dominant(wt) => {
+                let rest = if k > 1 { (1.0 - wt) / (k - 1) as f64 } else { 0.0 };
+                p.iter_mut().for_each(|v| *v = rest);
+                p[rng.random_range(0..k)] = if k > 1 { wt } else { 1.0 };
+            }
+        }
+        let dominant = (0..k).fold(0, |b, l| if p[l] > p[b] { l } else { b });
+        labels.push(dominant);
+        let size = lib.sample(&mut rng);
+        libs.push(size);
+        p.iter_mut().for_each(|v| *v *= size);
+    }
+
+    // Counts, column by column, straight into CSC.
+    let mut col_ptr = vec![0usize];
+    let mut row_idx = Vec::new();
+    let mut values = Vec::new();
+    for j in 0..n {
+        for i in 0..m {
+            let rate: f64 = (0..k).map(|l| w[l * m + i] * h[j * k + l]).sum();
+            if rate > 0.0 {
+                let c: f64 = Poisson::new(rate).expect("positive finite rate").sample(&mut rng);
+                if c > 0.0 {
+                    row_idx.push(i);
+                    values.push(F::lit(c));
+                }
+            }
+        }
+        col_ptr.push(row_idx.len());
+    }
+    let x = CscMatrix::try_from_parts(m, n, col_ptr, row_idx, values)?;
+    Ok(Planted {
+        x,
+        w_true: Mat::from_fn(m, k, |i, l| F::lit(w[l * m + i])),
+        h_true: Mat::from_fn(k, n, |l, j| F::lit(h[j * k + l])),
+        labels,
+        library_sizes: libs.into_iter().map(F::lit).collect(),
+    })
+}

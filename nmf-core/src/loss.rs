@@ -379,7 +379,9 @@ pub fn beta_grad_parts<F: NmfFloat>(
                 } else {
                     let yf = yv.max(y_floor);
                     let yb = if beta < F::one() { yf } else { yv };
-                    (xv * yf.powf(beta - two), yb.powf(beta - F::one()))
+                    // x = 0 contributes nothing, even where y^{β−2} is huge.
+                    let a = if xv == F::zero() { F::zero() } else { xv * yf.powf(beta - two) };
+                    (a, yb.powf(beta - F::one()))
                 };
                 ac[(i, jj)] = a;
                 bc[(i, jj)] = b;

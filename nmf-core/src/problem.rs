@@ -131,7 +131,9 @@ impl<F: NmfFloat, L: Loss<F>, CW: Constraint<F>, CH: Constraint<F>> Problem<F> f
         ensure(pos_w, m, k);
         ensure(neg_h, k, n);
         ensure(pos_h, k, n);
-        let floor = F::min_positive_value();
+        // The same floor as the default MU safeguard: the gradient of KL-like losses is
+        // unbounded where W H vanishes.
+        let floor = F::epsilon();
         self.loss.grad_parts(Block::W, self.data, w, h, floor, neg_w.as_mut(), pos_w.as_mut(), &mut self.ws);
         self.loss.grad_parts(Block::H, self.data, w, h, floor, neg_h.as_mut(), pos_h.as_mut(), &mut self.ws);
         self.penalty_w.add_grad(w, pos_w.as_mut());

@@ -177,6 +177,10 @@ where
                 ));
             }
         }
+        if self.simplex_w {
+            // Start in the gauge the iterations keep, so the recorded KKT residuals compare.
+            normalize_w_to_simplex(state.w.as_mut(), state.h.as_mut());
+        }
         self.ws = Some(Workspace {
             loss: LossWorkspace::new(problem.par()),
             neg_h: Mat::zeros(k, n),

@@ -1,3 +1,13 @@
 //! The `nmf` command line, as a library so that its pieces are tested directly.
+//!
+//! The binary's contract (subcommands, flags, output files, exit codes) is in
+//! `shared/design/CONTRACT.md`; this crate implements `nmf fit`.
 
+pub mod cli;
+pub mod error;
+pub mod fit;
 pub mod input;
+pub mod output;
+pub mod progress;
+
+pub use error::CliError;

@@ -1,0 +1,173 @@
+//! Command-line arguments (CONTRACT.md).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Non-negative matrix factorization X ≈ W H of count matrices and other non-negative data.
+#[derive(Debug, Parser)]
+#[command(name = "nmf", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Factorize a matrix: writes W.tsv, H.tsv, history.tsv and summary.json to --out.
+    #[command(after_help = "Example:\n  nmf fit data/pbmc_small/counts.mtx --transpose --rank 3 --loss kl --out out/pbmc_small\n\n\
+Files are read as stored: rows = features, columns = samples. --transpose reads rows as samples\n\
+(the layout of most CSV tables and of cells x genes Matrix Market files).")]
+    Fit(FitArgs),
+}
+
+/// Solvers available to `fit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SolverChoice {
+    /// Multiplicative updates (Lee–Seung; β-divergence MU).
+    Mu,
+}
+
+/// Initialisations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitChoice {
+    /// sqrt(mean/k)·|N(0,1)|.
+    Random,
+    /// NNDSVD (keeps zeros: poor with MU).
+    Nndsvd,
+    /// NNDSVD with zeros set to mean(X).
+    Nndsvda,
+    /// NNDSVD with zeros set to small random values.
+    Nndsvdar,
+}
+
+/// ε conventions of the multiplicative updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EpsilonChoice {
+    /// Machine-epsilon floors, never divide by zero.
+    Safe,
+    /// scikit-learn 1.9's conventions, for exact agreement with `solver='mu'`.
+    Sklearn,
+}
+
+/// What to do with empty/NaN fields of CSV input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MissingChoice {
+    /// Reject the input.
+    Error,
+    /// Treat them as unobserved entries.
+    Mask,
+}
+
+/// The data-fit term.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LossChoice {
+    /// ½‖X − WH‖².
+    Frobenius,
+    /// Generalized KL (Poisson).
+    Kl,
+    /// β-divergence (`is` = β 0).
+    Beta(f64),
+}
+
+impl LossChoice {
+    /// Parses `frobenius`, `kl`, `is` or `beta=B`.
+    ///
+    /// # Errors
+    /// A message listing the accepted forms.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "frobenius" | "fro" | "beta=2" => Ok(Self::Frobenius),
+            "kl" | "kullback-leibler" | "poisson" | "beta=1" => Ok(Self::Kl),
+            "is" | "itakura-saito" => Ok(Self::Beta(0.0)),
+            other => match other.strip_prefix("beta=").map(str::parse::<f64>) {
+                Some(Ok(b)) if b.is_finite() => Ok(Self::Beta(b)),
+                _ => Err(format!("'{s}' is not a loss: use frobenius, kl, is or beta=B (B a finite number)")),
+            },
+        }
+    }
+}
+
+/// Arguments of `nmf fit`.
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// Input: .mtx[.gz], a 10x folder, .csv/.tsv[.gz] or .npy.
+    pub input: PathBuf,
+    /// Number of factors k (1 ≤ k ≤ min(features, samples)).
+    #[arg(long, short = 'k')]
+    pub rank: usize,
+    /// Output folder (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Solver.
+    #[arg(long, value_enum, default_value_t = SolverChoice::Mu)]
+    pub solver: SolverChoice,
+    /// Loss: frobenius, kl, is or beta=B.
+    #[arg(long, default_value = "frobenius", value_parser = LossChoice::parse)]
+    pub loss: LossChoice,
+    /// Initialisation.
+    #[arg(long, value_enum, default_value_t = InitChoice::Nndsvda)]
+    pub init: InitChoice,
+    /// Maximum iterations.
+    #[arg(long, default_value_t = 200)]
+    pub max_iter: usize,
+    /// Stop when the objective's relative decrease between checks falls below this (0 = never).
+    #[arg(long, default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Iterations between convergence checks.
+    #[arg(long, default_value_t = 10)]
+    pub check_every: usize,
+    /// Stop when the KKT residual relative to its initial value falls below this (0 = never).
+    #[arg(long, default_value_t = 0.0)]
+    pub kkt_tol: f64,
+    /// Wall-clock limit in seconds (per restart).
+    #[arg(long)]
+    pub time_limit: Option<f64>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Threads for dense products (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// L1 penalty weight on W.
+    #[arg(long, default_value_t = 0.0)]
+    pub l1_w: f64,
+    /// L2 penalty weight on W (½·A·‖W‖²).
+    #[arg(long, default_value_t = 0.0)]
+    pub l2_w: f64,
+    /// L1 penalty weight on H.
+    #[arg(long, default_value_t = 0.0)]
+    pub l1_h: f64,
+    /// L2 penalty weight on H (½·A·‖H‖²).
+    #[arg(long, default_value_t = 0.0)]
+    pub l2_h: f64,
+    /// Seeded restarts (seed, seed+1, …); the best final objective is kept.
+    #[arg(long, default_value_t = 1)]
+    pub restarts: usize,
+    /// Read the file's rows as samples.
+    #[arg(long)]
+    pub transpose: bool,
+    /// Compute in single precision.
+    #[arg(long)]
+    pub f32: bool,
+    /// Empty or NaN CSV fields: an error, or unobserved entries.
+    #[arg(long, value_enum, default_value_t = MissingChoice::Error)]
+    pub missing: MissingChoice,
+    /// Feature names, one per line (or the first column of a CSV).
+    #[arg(long)]
+    pub feature_names: Option<PathBuf>,
+    /// Sample names, one per line (or the first column of a CSV).
+    #[arg(long)]
+    pub sample_names: Option<PathBuf>,
+    /// Poisson form (KL): W's columns sum to 1 and H holds counts.
+    #[arg(long)]
+    pub simplex_w: bool,
+    /// ε conventions of the multiplicative updates.
+    #[arg(long, value_enum, default_value_t = EpsilonChoice::Safe)]
+    pub epsilon: EpsilonChoice,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}

@@ -1,0 +1,50 @@
+//! The CLI's errors and their exit codes: 2 for bad usage or bad input, 1 for internal failures.
+
+use std::path::PathBuf;
+
+use nmf_core::NmfError;
+use thiserror::Error;
+
+use crate::input::InputError;
+
+/// Everything `nmf` can fail with; `Display` is one line.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// The input could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The data or parameters were rejected by the library, or a fit failed.
+    #[error("{0}")]
+    Nmf(#[from] NmfError),
+    /// A flag's value is invalid.
+    #[error("{0}")]
+    Usage(String),
+    /// The output could not be written.
+    #[error("cannot write {path}: {source}")]
+    Output {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Input(_) | CliError::Usage(_) | CliError::Output { .. } => 2,
+            CliError::Nmf(e) => match e {
+                NmfError::NonFiniteObjective { .. } | NmfError::Linalg(_) => 1,
+                _ => 2,
+            },
+        }
+    }
+}
+
+impl From<nmf_core::NmfParamsError> for CliError {
+    fn from(e: nmf_core::NmfParamsError) -> Self {
+        CliError::Nmf(e.into())
+    }
+}

@@ -1,0 +1,247 @@
+//! `nmf fit`: read, validate, factorize (with restarts), write.
+
+use std::time::{Duration, Instant};
+
+use nmf_core::faer::{Mat, Par};
+use nmf_core::metrics::kl_divergence;
+use nmf_core::{
+    BetaDivergence, Data, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFit, NmfFloat, NmfParams, NmfValidParams,
+};
+use nmf_solvers::{Epsilon, Mu};
+use serde_json::{json, Value};
+
+use crate::cli::{EpsilonChoice, FitArgs, InitChoice, LossChoice, MissingChoice, SolverChoice};
+use crate::error::CliError;
+use crate::input::{read_input, Loaded, MissingPolicy, ReadOptions};
+use crate::output::{ensure_dir, factor_table, write_file};
+use crate::progress::Progress;
+
+/// Runs `nmf fit`.
+///
+/// # Errors
+/// Bad input or flags (exit 2), a failed fit (exit 1), an unwritable output folder (exit 2).
+pub fn run(args: &FitArgs) -> Result<(), CliError> {
+    check_flags(args)?;
+    let read_start = Instant::now();
+    let loaded = read_input(
+        &args.input,
+        &ReadOptions {
+            transpose: args.transpose,
+            missing: match args.missing {
+                MissingChoice::Error => MissingPolicy::Error,
+                MissingChoice::Mask => MissingPolicy::Mask,
+            },
+            feature_names: args.feature_names.as_deref(),
+            sample_names: args.sample_names.as_deref(),
+        },
+    )?;
+    let read_seconds = read_start.elapsed().as_secs_f64();
+    if args.f32 {
+        run_typed::<f32>(args, loaded, read_seconds)
+    } else {
+        run_typed::<f64>(args, loaded, read_seconds)
+    }
+}
+
+fn check_flags(args: &FitArgs) -> Result<(), CliError> {
+    if args.restarts == 0 {
+        return Err(CliError::Usage("--restarts must be at least 1".into()));
+    }
+    if let Some(t) = args.time_limit {
+        if !(t > 0.0 && t.is_finite()) {
+            return Err(CliError::Usage(format!("--time-limit must be a positive number of seconds, got {t}")));
+        }
+    }
+    Ok(())
+}
+
+fn cast_matrix<F: NmfFloat>(m: Matrix<f64>) -> Matrix<F> {
+    match m {
+        Matrix::Dense(d) => Matrix::Dense(Mat::from_fn(d.nrows(), d.ncols(), |i, j| F::lit(d[(i, j)]))),
+        Matrix::Sparse(s) => Matrix::Sparse(s.cast()),
+    }
+}
+
+fn run_typed<F: NmfFloat>(args: &FitArgs, loaded: Loaded, read_seconds: f64) -> Result<(), CliError> {
+    let Loaded {
+        matrix,
+        mask,
+        feature_names,
+        sample_names,
+    } = loaded;
+    let data = Data::new(cast_matrix::<F>(matrix), mask)?;
+    data.check_rank(args.rank)?;
+    match args.loss {
+        LossChoice::Frobenius => fit_loss(args, &data, Frobenius, &feature_names, &sample_names, read_seconds),
+        LossChoice::Kl => fit_loss(args, &data, KullbackLeibler, &feature_names, &sample_names, read_seconds),
+        LossChoice::Beta(b) => {
+            let loss = BetaDivergence::new(F::lit(b))?;
+            fit_loss(args, &data, loss, &feature_names, &sample_names, read_seconds)
+        }
+    }
+}
+
+fn params<F: NmfFloat>(args: &FitArgs, seed: u64) -> Result<NmfValidParams<F>, CliError> {
+    let init = match args.init {
+        InitChoice::Random => Init::Random,
+        InitChoice::Nndsvd => Init::Nndsvd,
+        InitChoice::Nndsvda => Init::NndsvdA,
+        InitChoice::Nndsvdar => Init::NndsvdAr,
+    };
+    let mut p = NmfParams::new(args.rank)
+        .init(init)
+        .seed(seed)
+        .max_iter(args.max_iter)
+        .tol(F::lit(args.tol))
+        .kkt_tol(F::lit(args.kkt_tol))
+        .threads(args.threads)
+        .l1_w(F::lit(args.l1_w))
+        .l2_w(F::lit(args.l2_w))
+        .l1_h(F::lit(args.l1_h))
+        .l2_h(F::lit(args.l2_h));
+    if let Some(t) = args.time_limit {
+        p = p.time_limit(Duration::from_secs_f64(t));
+    }
+    let mut rule = p.clone().check()?.stopping().clone();
+    rule.check_every = args.check_every;
+    Ok(p.stopping(rule).check()?)
+}
+
+fn solver<F: NmfFloat>(args: &FitArgs) -> Mu<F> {
+    match args.solver {
+        SolverChoice::Mu => Mu::new().simplex_w(args.simplex_w).epsilon(match args.epsilon {
+            EpsilonChoice::Safe => Epsilon::Safe,
+            EpsilonChoice::Sklearn => Epsilon::Sklearn,
+        }),
+    }
+}
+
+fn fit_loss<F: NmfFloat, L: Loss<F>>(
+    args: &FitArgs,
+    data: &Data<F>,
+    loss: L,
+    features: &[String],
+    samples: &[String],
+    read_seconds: f64,
+) -> Result<(), CliError> {
+    ensure_dir(&args.out)?;
+    let start = Instant::now();
+    let mut runs: Vec<(u64, NmfFit<F>)> = Vec::with_capacity(args.restarts);
+    for r in 0..args.restarts {
+        let seed = args.seed.wrapping_add(r as u64);
+        let p = params::<F>(args, seed)?;
+        let label = if args.restarts > 1 { format!("fit {}/{}", r + 1, args.restarts) } else { "fit".into() };
+        let mut bar = Progress::new(args.max_iter, &label, args.quiet);
+        let fit = p.fit_observed(data, loss.clone(), solver::<F>(args), Some(&mut bar));
+        bar.finish();
+        runs.push((seed, fit?));
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let best = (0..runs.len())
+        .min_by(|&a, &b| {
+            let (x, y) = (runs[a].1.evaluation.objective, runs[b].1.evaluation.objective);
+            x.to_f64_lossy().total_cmp(&y.to_f64_lossy())
+        })
+        .expect("at least one restart");
+    let (seed, fit) = &runs[best];
+    write_file(&args.out, "W.tsv", &factor_table("feature", features, fit.state.w.as_ref(), false))?;
+    write_file(&args.out, "H.tsv", &factor_table("sample", samples, fit.state.h.as_ref(), true))?;
+    write_file(&args.out, "history.tsv", &fit.history.to_tsv())?;
+    let summary = summary(args, data, &loss, &runs, best, *seed, seconds, read_seconds);
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
+    write_file(&args.out, "summary.json", &(text + "\n"))?;
+    if !args.quiet {
+        eprintln!(
+            "nmf: {} after {} iterations ({}), relative error {:.4}, written to {}",
+            if fit.converged() { "converged" } else { "stopped" },
+            fit.iterations,
+            fit.stop_reason,
+            fit.evaluation.relative_error.to_f64_lossy(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
+fn finite(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary<F: NmfFloat, L: Loss<F>>(
+    args: &FitArgs,
+    data: &Data<F>,
+    loss: &L,
+    runs: &[(u64, NmfFit<F>)],
+    best: usize,
+    seed: u64,
+    seconds: f64,
+    read_seconds: f64,
+) -> Value {
+    let fit = &runs[best].1;
+    let par = nmf_core::linalg::par_for_threads(args.threads);
+    let kl = kl_divergence(data, fit.state.w.as_ref(), fit.state.h.as_ref(), par).to_f64_lossy();
+    let threads = match par {
+        Par::Seq => 1,
+        p => p.degree(),
+    };
+    let restarts: Vec<Value> = runs
+        .iter()
+        .map(|(s, f)| {
+            json!({
+                "seed": s,
+                "objective": finite(f.evaluation.objective.to_f64_lossy()),
+                "relative_error": finite(f.evaluation.relative_error.to_f64_lossy()),
+                "iterations": f.iterations,
+                "stop_reason": f.stop_reason.as_str(),
+                "seconds": f.seconds,
+            })
+        })
+        .collect();
+    let st = data.stats();
+    json!({
+        "solver": "mu",
+        "loss": loss.name(),
+        "rank": args.rank,
+        "features": data.nrows(),
+        "samples": data.ncols(),
+        "nnz": st.nnz,
+        "iterations": fit.iterations,
+        "seconds": seconds,
+        "converged": fit.converged(),
+        "stop_reason": fit.stop_reason.as_str(),
+        "objective": finite(fit.evaluation.objective.to_f64_lossy()),
+        "relative_error": finite(fit.evaluation.relative_error.to_f64_lossy()),
+        "kl_divergence": finite(kl),
+        "kkt_residual": finite(fit.kkt_residual.to_f64_lossy()),
+        "seed": seed,
+        "threads": threads,
+        "version": env!("CARGO_PKG_VERSION"),
+        "init": params_init_name(args),
+        "dtype": if args.f32 { "f32" } else { "f64" },
+        "input": args.input.display().to_string(),
+        "sparse": data.is_sparse(),
+        "observed_entries": st.observed,
+        "zero_rows": st.zero_rows,
+        "zero_columns": st.zero_cols,
+        "read_seconds": read_seconds,
+        "epsilon": match args.epsilon { EpsilonChoice::Safe => "safe", EpsilonChoice::Sklearn => "sklearn" },
+        "simplex_w": args.simplex_w,
+        "best_restart": best,
+        "restarts": restarts,
+    })
+}
+
+fn params_init_name(args: &FitArgs) -> &'static str {
+    match args.init {
+        InitChoice::Random => "random",
+        InitChoice::Nndsvd => "nndsvd",
+        InitChoice::Nndsvda => "nndsvda",
+        InitChoice::Nndsvdar => "nndsvdar",
+    }
+}
+

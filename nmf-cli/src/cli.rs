@@ -17,9 +17,11 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Factorize a matrix: writes W.tsv, H.tsv, history.tsv and summary.json to --out.
-    #[command(after_help = "Example:\n  nmf fit data/pbmc_small/counts.mtx --transpose --rank 3 --loss kl --out out/pbmc_small\n\n\
+    #[command(
+        after_help = "Example:\n  nmf fit data/pbmc_small/counts.mtx --transpose --rank 3 --loss kl --out out/pbmc_small\n\n\
 Files are read as stored: rows = features, columns = samples. --transpose reads rows as samples\n\
-(the layout of most CSV tables and of cells x genes Matrix Market files).")]
+(the layout of most CSV tables and of cells x genes Matrix Market files)."
+    )]
     Fit(FitArgs),
 }
 
@@ -84,7 +86,9 @@ impl LossChoice {
             "is" | "itakura-saito" => Ok(Self::Beta(0.0)),
             other => match other.strip_prefix("beta=").map(str::parse::<f64>) {
                 Some(Ok(b)) if b.is_finite() => Ok(Self::Beta(b)),
-                _ => Err(format!("'{s}' is not a loss: use frobenius, kl, is or beta=B (B a finite number)")),
+                _ => Err(format!(
+                    "'{s}' is not a loss: use frobenius, kl, is or beta=B (B a finite number)"
+                )),
             },
         }
     }

@@ -49,7 +49,9 @@ fn check_flags(args: &FitArgs) -> Result<(), CliError> {
     }
     if let Some(t) = args.time_limit {
         if !(t > 0.0 && t.is_finite()) {
-            return Err(CliError::Usage(format!("--time-limit must be a positive number of seconds, got {t}")));
+            return Err(CliError::Usage(format!(
+                "--time-limit must be a positive number of seconds, got {t}"
+            )));
         }
     }
     Ok(())
@@ -73,7 +75,14 @@ fn run_typed<F: NmfFloat>(args: &FitArgs, loaded: Loaded, read_seconds: f64) -> 
     data.check_rank(args.rank)?;
     match args.loss {
         LossChoice::Frobenius => fit_loss(args, &data, Frobenius, &feature_names, &sample_names, read_seconds),
-        LossChoice::Kl => fit_loss(args, &data, KullbackLeibler, &feature_names, &sample_names, read_seconds),
+        LossChoice::Kl => fit_loss(
+            args,
+            &data,
+            KullbackLeibler,
+            &feature_names,
+            &sample_names,
+            read_seconds,
+        ),
         LossChoice::Beta(b) => {
             let loss = BetaDivergence::new(F::lit(b))?;
             fit_loss(args, &data, loss, &feature_names, &sample_names, read_seconds)
@@ -130,7 +139,11 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
     for r in 0..args.restarts {
         let seed = args.seed.wrapping_add(r as u64);
         let p = params::<F>(args, seed)?;
-        let label = if args.restarts > 1 { format!("fit {}/{}", r + 1, args.restarts) } else { "fit".into() };
+        let label = if args.restarts > 1 {
+            format!("fit {}/{}", r + 1, args.restarts)
+        } else {
+            "fit".into()
+        };
         let mut bar = Progress::new(args.max_iter, &label, args.quiet);
         let fit = p.fit_observed(data, loss.clone(), solver::<F>(args), Some(&mut bar));
         bar.finish();
@@ -144,8 +157,16 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
         })
         .expect("at least one restart");
     let (seed, fit) = &runs[best];
-    write_file(&args.out, "W.tsv", &factor_table("feature", features, fit.state.w.as_ref(), false))?;
-    write_file(&args.out, "H.tsv", &factor_table("sample", samples, fit.state.h.as_ref(), true))?;
+    write_file(
+        &args.out,
+        "W.tsv",
+        &factor_table("feature", features, fit.state.w.as_ref(), false),
+    )?;
+    write_file(
+        &args.out,
+        "H.tsv",
+        &factor_table("sample", samples, fit.state.h.as_ref(), true),
+    )?;
     write_file(&args.out, "history.tsv", &fit.history.to_tsv())?;
     let summary = summary(args, data, &loss, &runs, best, *seed, seconds, read_seconds);
     let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -244,4 +265,3 @@ fn params_init_name(args: &FitArgs) -> &'static str {
         InitChoice::Nndsvdar => "nndsvdar",
     }
 }
-

@@ -78,7 +78,9 @@ pub enum InputError {
         source: io::Error,
     },
     /// The file name does not say which format the file is in.
-    #[error("{path}: unknown input format (expected .mtx, .csv, .tsv, .txt, each optionally .gz, .npy, or a 10x folder)")]
+    #[error(
+        "{path}: unknown input format (expected .mtx, .csv, .tsv, .txt, each optionally .gz, .npy, or a 10x folder)"
+    )]
     UnknownFormat {
         /// The file.
         path: PathBuf,
@@ -261,9 +263,7 @@ pub fn read_input(path: &Path, opts: &ReadOptions) -> Result<Loaded, InputError>
 /// [`InputError::NotFound`], [`InputError::Io`] or [`InputError::Csv`].
 pub fn read_names(path: &Path) -> Result<Vec<String>, InputError> {
     match file_format(path) {
-        Some(Format::Delimited(delimiter)) if !has_extension(path, "txt") => {
-            read_first_column(path, delimiter)
-        }
+        Some(Format::Delimited(delimiter)) if !has_extension(path, "txt") => read_first_column(path, delimiter),
         _ => {
             let text = read_text(path)?;
             let mut names: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -338,17 +338,13 @@ fn open(path: &Path) -> Result<Box<dyn Read>, InputError> {
 
 fn read_text(path: &Path) -> Result<String, InputError> {
     let mut text = String::new();
-    open(path)?
-        .read_to_string(&mut text)
-        .map_err(|e| io_error(path, e))?;
+    open(path)?.read_to_string(&mut text).map_err(|e| io_error(path, e))?;
     Ok(text)
 }
 
 fn read_bytes(path: &Path) -> Result<Vec<u8>, InputError> {
     let mut bytes = Vec::new();
-    open(path)?
-        .read_to_end(&mut bytes)
-        .map_err(|e| io_error(path, e))?;
+    open(path)?.read_to_end(&mut bytes).map_err(|e| io_error(path, e))?;
     Ok(bytes)
 }
 
@@ -393,8 +389,7 @@ impl Table {
             (matrix, mask, row_names, col_names)
         };
         Loaded {
-            feature_names: feature_names
-                .unwrap_or_else(|| generated_names("feature", matrix.nrows())),
+            feature_names: feature_names.unwrap_or_else(|| generated_names("feature", matrix.nrows())),
             sample_names: sample_names.unwrap_or_else(|| generated_names("sample", matrix.ncols())),
             matrix,
             mask,
@@ -543,16 +538,11 @@ fn parse_matrix_market(path: &Path, text: &str) -> Result<CscMatrix<f64>, InputE
             got: count,
         });
     }
-    CscMatrix::from_triplets(
-        size.nrows,
-        size.ncols,
-        &triplets.rows,
-        &triplets.cols,
-        &triplets.vals,
-    )
-    .map_err(|source| InputError::Sparse {
-        path: path.to_path_buf(),
-        source,
+    CscMatrix::from_triplets(size.nrows, size.ncols, &triplets.rows, &triplets.cols, &triplets.vals).map_err(|source| {
+        InputError::Sparse {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -572,10 +562,7 @@ fn unsupported(path: &Path, what: impl Into<String>) -> InputError {
 }
 
 fn parse_mtx_banner(path: &Path, banner: &str) -> Result<MtxHeader, InputError> {
-    let tokens: Vec<String> = banner
-        .split_ascii_whitespace()
-        .map(str::to_ascii_lowercase)
-        .collect();
+    let tokens: Vec<String> = banner.split_ascii_whitespace().map(str::to_ascii_lowercase).collect();
     let [magic, object, format, field, symmetry] = tokens.as_slice() else {
         return Err(syntax(
             path,
@@ -610,12 +597,7 @@ fn parse_mtx_banner(path: &Path, banner: &str) -> Result<MtxHeader, InputError> 
     let symmetric = match symmetry.as_str() {
         "general" => false,
         "symmetric" => true,
-        other => {
-            return Err(unsupported(
-                path,
-                format!("Matrix Market symmetry '{other}'"),
-            ))
-        }
+        other => return Err(unsupported(path, format!("Matrix Market symmetry '{other}'"))),
     };
     Ok(MtxHeader { field, symmetric })
 }
@@ -637,12 +619,7 @@ fn exact_fields<const N: usize>(line: &str) -> Result<[&str; N], usize> {
     }
 }
 
-fn parse_mtx_size(
-    path: &Path,
-    line_no: usize,
-    line: &str,
-    header: MtxHeader,
-) -> Result<MtxSize, InputError> {
+fn parse_mtx_size(path: &Path, line_no: usize, line: &str, header: MtxHeader) -> Result<MtxSize, InputError> {
     let fields = exact_fields::<3>(line).map_err(|n| {
         syntax(
             path,
@@ -662,17 +639,11 @@ fn parse_mtx_size(
             format!("a symmetric matrix must be square, the size line says {nrows} x {ncols}"),
         ));
     }
-    Ok(MtxSize {
-        nrows,
-        ncols,
-        entries,
-    })
+    Ok(MtxSize { nrows, ncols, entries })
 }
 
 fn parse_index(path: &Path, line: usize, column: usize, token: &str) -> Result<usize, InputError> {
-    token
-        .parse()
-        .map_err(|_| not_a_number(path, line, column, token))
+    token.parse().map_err(|_| not_a_number(path, line, column, token))
 }
 
 fn not_a_number(path: &Path, line: usize, column: usize, token: &str) -> InputError {
@@ -692,26 +663,17 @@ fn parse_mtx_entry(
     field: MtxField,
     size: MtxSize,
 ) -> Result<(usize, usize, f64), InputError> {
-    let wrong_count = |n: usize, expected: &str| {
-        syntax(
-            path,
-            line_no,
-            format!("expected {expected}, found {n} fields"),
-        )
-    };
+    let wrong_count =
+        |n: usize, expected: &str| syntax(path, line_no, format!("expected {expected}, found {n} fields"));
     let (row_token, col_token, value) = match field {
         MtxField::Numeric => {
-            let [r, c, v] = exact_fields::<3>(line)
-                .map_err(|n| wrong_count(n, "3 fields (row column value)"))?;
+            let [r, c, v] = exact_fields::<3>(line).map_err(|n| wrong_count(n, "3 fields (row column value)"))?;
             // NaN and infinities are kept: nmf-core rejects them with their position.
-            let value = v
-                .parse::<f64>()
-                .map_err(|_| not_a_number(path, line_no, 3, v))?;
+            let value = v.parse::<f64>().map_err(|_| not_a_number(path, line_no, 3, v))?;
             (r, c, value)
         }
         MtxField::Pattern => {
-            let [r, c] =
-                exact_fields::<2>(line).map_err(|n| wrong_count(n, "2 fields (row column)"))?;
+            let [r, c] = exact_fields::<2>(line).map_err(|n| wrong_count(n, "2 fields (row column)"))?;
             (r, c, 1.0)
         }
     };
@@ -735,37 +697,21 @@ fn parse_mtx_entry(
 // ---------------------------------------------------------------------------------------------
 
 fn first_existing(dir: &Path, candidates: &[&str]) -> Option<PathBuf> {
-    candidates
-        .iter()
-        .map(|name| dir.join(name))
-        .find(|p| p.is_file())
+    candidates.iter().map(|name| dir.join(name)).find(|p| p.is_file())
 }
 
 /// A Cell Ranger output folder: `matrix.mtx[.gz]` is genes × cells already, with the names in
 /// `features.tsv[.gz]` (or `genes.tsv[.gz]` before Cell Ranger 3) and `barcodes.tsv[.gz]`.
 fn read_10x(dir: &Path) -> Result<Table, InputError> {
-    let matrix_path = first_existing(dir, &["matrix.mtx.gz", "matrix.mtx"]).ok_or_else(|| {
-        InputError::Missing10xMatrix {
+    let matrix_path =
+        first_existing(dir, &["matrix.mtx.gz", "matrix.mtx"]).ok_or_else(|| InputError::Missing10xMatrix {
             path: dir.to_path_buf(),
-        }
-    })?;
+        })?;
     let x = read_matrix_market(&matrix_path)?;
-    let features = first_existing(
-        dir,
-        &[
-            "features.tsv.gz",
-            "features.tsv",
-            "genes.tsv.gz",
-            "genes.tsv",
-        ],
-    );
+    let features = first_existing(dir, &["features.tsv.gz", "features.tsv", "genes.tsv.gz", "genes.tsv"]);
     let barcodes = first_existing(dir, &["barcodes.tsv.gz", "barcodes.tsv"]);
-    let row_names = features
-        .map(|p| read_10x_names(&p, x.nrows()))
-        .transpose()?;
-    let col_names = barcodes
-        .map(|p| read_10x_names(&p, x.ncols()))
-        .transpose()?;
+    let row_names = features.map(|p| read_10x_names(&p, x.nrows())).transpose()?;
+    let col_names = barcodes.map(|p| read_10x_names(&p, x.ncols())).transpose()?;
     Ok(Table {
         row_names,
         col_names,
@@ -793,11 +739,7 @@ fn read_10x_names(path: &Path, expected: usize) -> Result<Vec<String>, InputErro
 // CSV / TSV.
 // ---------------------------------------------------------------------------------------------
 
-fn csv_reader(
-    path: &Path,
-    delimiter: u8,
-    has_headers: bool,
-) -> Result<csv::Reader<Box<dyn Read>>, InputError> {
+fn csv_reader(path: &Path, delimiter: u8, has_headers: bool) -> Result<csv::Reader<Box<dyn Read>>, InputError> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(has_headers)
@@ -851,11 +793,7 @@ struct FieldPos<'a> {
 }
 
 /// A field's value and whether it was observed.
-fn parse_field(
-    pos: FieldPos<'_>,
-    field: &str,
-    missing: MissingPolicy,
-) -> Result<(f64, bool), InputError> {
+fn parse_field(pos: FieldPos<'_>, field: &str, missing: MissingPolicy) -> Result<(f64, bool), InputError> {
     if is_missing_token(field) {
         return match missing {
             MissingPolicy::Error => Err(InputError::MissingValue {
@@ -904,23 +842,14 @@ fn read_delimited(path: &Path, delimiter: u8, missing: MissingPolicy) -> Result<
     let empty = || InputError::Empty {
         path: path.to_path_buf(),
     };
-    if !reader
-        .read_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
+    if !reader.read_record(&mut record).map_err(|e| csv_error(path, e))? {
         return Err(empty());
     }
     let header: Vec<String> = record
         .iter()
         .enumerate()
         // A byte-order mark from spreadsheet exports would otherwise end up in a name.
-        .map(|(k, h)| {
-            if k == 0 {
-                h.trim_start_matches('\u{feff}')
-            } else {
-                h
-            }
-        })
+        .map(|(k, h)| if k == 0 { h.trim_start_matches('\u{feff}') } else { h })
         .map(str::to_owned)
         .collect();
     let width = header.len();
@@ -929,10 +858,7 @@ fn read_delimited(path: &Path, delimiter: u8, missing: MissingPolicy) -> Result<
     // only then is it known whether the first column holds names or data.
     let mut first: Vec<(usize, String)> = Vec::new();
     let mut rest = Grid::new(width.saturating_sub(1));
-    while reader
-        .read_record(&mut record)
-        .map_err(|e| csv_error(path, e))?
-    {
+    while reader.read_record(&mut record).map_err(|e| csv_error(path, e))? {
         let line = record_line(&record);
         if record.len() != width {
             return Err(InputError::Ragged {
@@ -978,12 +904,7 @@ fn read_delimited(path: &Path, delimiter: u8, missing: MissingPolicy) -> Result<
 }
 
 /// A dense table from its cells: `first` (when the first column is data) then `rest`.
-fn table_from_grid(
-    rest: &Grid,
-    first: Option<&Grid>,
-    row_names: Option<Vec<String>>,
-    col_names: Vec<String>,
-) -> Table {
+fn table_from_grid(rest: &Grid, first: Option<&Grid>, row_names: Option<Vec<String>>, col_names: Vec<String>) -> Table {
     let nrows = first.map_or_else(|| rest.nrows(), Grid::nrows);
     let offset = usize::from(first.is_some());
     let ncols = rest.width + offset;
@@ -1049,12 +970,7 @@ fn read_npy(path: &Path) -> Result<Mat<f64>, InputError> {
 }
 
 fn to_usize(path: &Path, n: u64) -> Result<usize, InputError> {
-    usize::try_from(n).map_err(|_| {
-        npy_error(
-            path,
-            io::Error::new(io::ErrorKind::InvalidData, "shape too large"),
-        )
-    })
+    usize::try_from(n).map_err(|_| npy_error(path, io::Error::new(io::ErrorKind::InvalidData, "shape too large")))
 }
 
 /// Checks that the data holds as many bytes as the shape says, before anything is allocated
@@ -1205,10 +1121,7 @@ mod tests {
             vec![vec![5.0, 0.0], vec![0.0, 7.0], vec![2.0, 1.0]]
         );
         assert!(loaded.mask.is_none());
-        assert_eq!(
-            loaded.feature_names,
-            strings(&["feature_1", "feature_2", "feature_3"])
-        );
+        assert_eq!(loaded.feature_names, strings(&["feature_1", "feature_2", "feature_3"]));
         assert_eq!(loaded.sample_names, strings(&["sample_1", "sample_2"]));
     }
 
@@ -1217,10 +1130,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let text = "%%MatrixMarket matrix coordinate real general\r\n%c\r\n\r\n2 2 3\r\n1 1 0.5\r\n\r\n2 1 1e+05\r\n% late comment\r\n2 2 -1.25E-1\r\n";
         let loaded = read(&write(&dir, "X.MTX", text)).unwrap();
-        assert_eq!(
-            dense_rows(&loaded.matrix),
-            vec![vec![0.5, 0.0], vec![1e5, -0.125]]
-        );
+        assert_eq!(dense_rows(&loaded.matrix), vec![vec![0.5, 0.0], vec![1e5, -0.125]]);
     }
 
     #[test]
@@ -1246,10 +1156,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let sym = "%%MatrixMarket matrix coordinate real symmetric\n2 2 2\n1 1 1\n2 1 3\n";
         let loaded = read(&write(&dir, "s.mtx", sym)).unwrap();
-        assert_eq!(
-            dense_rows(&loaded.matrix),
-            vec![vec![1.0, 3.0], vec![3.0, 0.0]]
-        );
+        assert_eq!(dense_rows(&loaded.matrix), vec![vec![1.0, 3.0], vec![3.0, 0.0]]);
         let pat = "%%MatrixMarket matrix coordinate pattern general\n2 3 2\n1 3\n2 1\n";
         let loaded = read(&write(&dir, "p.mtx", pat)).unwrap();
         assert_eq!(
@@ -1379,14 +1286,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let err = read(&write(&dir, "m.csv", CSV_MISSING)).unwrap_err();
         assert!(
-            matches!(
-                err,
-                InputError::MissingValue {
-                    line: 2,
-                    column: 3,
-                    ..
-                }
-            ),
+            matches!(err, InputError::MissingValue { line: 2, column: 3, .. }),
             "{err}"
         );
     }
@@ -1401,11 +1301,7 @@ mod tests {
         let loaded = read_input(&write(&dir, "m.csv", CSV_MISSING), &opts).unwrap();
         assert_eq!(
             dense_rows(&loaded.matrix),
-            vec![
-                vec![1.0, 0.0, 3.0],
-                vec![0.0, 5.0, 6.0],
-                vec![7.0, 8.0, 0.0]
-            ]
+            vec![vec![1.0, 0.0, 3.0], vec![0.0, 5.0, 6.0], vec![7.0, 8.0, 0.0]]
         );
         let mask = loaded.mask.expect("missing values give a mask");
         let unobserved: Vec<(usize, usize)> = (0..3)
@@ -1423,10 +1319,7 @@ mod tests {
             ..ReadOptions::default()
         };
         let loaded = read_input(&write(&dir, "m.csv", "a,b\n1,2\nNA,4\n"), &opts).unwrap();
-        assert_eq!(
-            dense_rows(&loaded.matrix),
-            vec![vec![1.0, 2.0], vec![0.0, 4.0]]
-        );
+        assert_eq!(dense_rows(&loaded.matrix), vec![vec![1.0, 2.0], vec![0.0, 4.0]]);
         let mask = loaded.mask.expect("a mask");
         assert!(!mask.is_observed(1, 0));
         assert_eq!(mask.count_observed(), 3);
@@ -1484,10 +1377,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let path = write_npy(&dir, "i.npy", &[3, 1], npyz::Order::C, &[7i64, 0, 9]);
         let loaded = read(&path).unwrap();
-        assert_eq!(
-            dense_rows(&loaded.matrix),
-            vec![vec![7.0], vec![0.0], vec![9.0]]
-        );
+        assert_eq!(dense_rows(&loaded.matrix), vec![vec![7.0], vec![0.0], vec![9.0]]);
         let path = write_npy(&dir, "u.npy", &[1, 2], npyz::Order::C, &[255u8, 1]);
         let loaded = read(&path).unwrap();
         assert_eq!(dense_rows(&loaded.matrix), vec![vec![255.0, 1.0]]);
@@ -1496,13 +1386,7 @@ mod tests {
     #[test]
     fn npy_truncated_data_is_an_error() {
         let dir = TempDir::new().unwrap();
-        let path = write_npy(
-            &dir,
-            "x.npy",
-            &[2, 2],
-            npyz::Order::C,
-            &[1.0f64, 2.0, 3.0, 4.0],
-        );
+        let path = write_npy(&dir, "x.npy", &[2, 2], npyz::Order::C, &[1.0f64, 2.0, 3.0, 4.0]);
         let bytes = fs::read(&path).unwrap();
         fs::write(&path, &bytes[..bytes.len() - 8]).unwrap();
         let err = read(&path).unwrap_err();
@@ -1591,10 +1475,7 @@ mod tests {
         let dir = TempDir::new().unwrap();
         let text = "%%MatrixMarket matrix coordinate integer general\n3 3 1\n1 1 1\n2 2 2\n";
         let err = read(&write(&dir, "t.mtx", text)).unwrap_err();
-        assert!(
-            matches!(err, InputError::TooManyEntries { line: 4, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, InputError::TooManyEntries { line: 4, .. }), "{err}");
     }
 
     #[test]
@@ -1618,10 +1499,7 @@ mod tests {
         );
         let zero = "%%MatrixMarket matrix coordinate integer general\n2 2 1\n0 1 1\n";
         let err = read(&write(&dir, "z.mtx", zero)).unwrap_err();
-        assert!(
-            matches!(err, InputError::OutOfRange { row: 0, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, InputError::OutOfRange { row: 0, .. }), "{err}");
     }
 
     #[test]
@@ -1637,14 +1515,7 @@ mod tests {
         assert!(matches!(err, InputError::Syntax { line: 3, .. }), "{err}");
         let err = read(&write(&dir, "c.mtx", &format!("{head}2 two 1\n"))).unwrap_err();
         assert!(
-            matches!(
-                err,
-                InputError::NotANumber {
-                    line: 2,
-                    column: 2,
-                    ..
-                }
-            ),
+            matches!(err, InputError::NotANumber { line: 2, column: 2, .. }),
             "{err}"
         );
         let err = read(&write(&dir, "d.mtx", "1 1 1\n1 1 1\n")).unwrap_err();
@@ -1697,18 +1568,9 @@ mod tests {
     #[test]
     fn error_npy_with_three_dimensions() {
         let dir = TempDir::new().unwrap();
-        let path = write_npy(
-            &dir,
-            "x.npy",
-            &[2, 1, 2],
-            npyz::Order::C,
-            &[1.0f64, 2.0, 3.0, 4.0],
-        );
+        let path = write_npy(&dir, "x.npy", &[2, 1, 2], npyz::Order::C, &[1.0f64, 2.0, 3.0, 4.0]);
         let err = read(&path).unwrap_err();
-        assert!(
-            matches!(err, InputError::NotTwoDimensional { ndim: 3, .. }),
-            "{err}"
-        );
+        assert!(matches!(err, InputError::NotTwoDimensional { ndim: 3, .. }), "{err}");
     }
 
     #[test]
@@ -1731,14 +1593,8 @@ mod tests {
     fn error_messages_are_one_line_and_name_the_file() {
         let dir = TempDir::new().unwrap();
         let cases = [
-            (
-                "a.mtx",
-                "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n",
-            ),
-            (
-                "b.mtx",
-                "%%MatrixMarket matrix coordinate real general\n2 2 1\n9 9 1\n",
-            ),
+            ("a.mtx", "%%MatrixMarket matrix coordinate real general\n2 2 2\n1 1 1\n"),
+            ("b.mtx", "%%MatrixMarket matrix coordinate real general\n2 2 1\n9 9 1\n"),
             ("c.csv", "a,b\n1,x\n"),
             ("d.csv", "a,b\n1,\n"),
             ("e.csv", "a,b\n1,2,3\n"),
@@ -1754,10 +1610,7 @@ mod tests {
 
     #[test]
     fn pbmc_small_counts_transposed() {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../data/pbmc_small/counts.mtx"
-        ));
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../data/pbmc_small/counts.mtx"));
         let opts = ReadOptions {
             transpose: true,
             ..ReadOptions::default()
@@ -1817,9 +1670,7 @@ mod tests {
             let loaded = read_input(&Path::new(&dir).join(file), &opts).unwrap();
             assert_eq!(loaded.matrix.nrows(), features, "{file}");
             assert_eq!(loaded.matrix.ncols(), samples, "{file}");
-            let observed = loaded
-                .mask
-                .map_or(features * samples, |m| m.count_observed());
+            let observed = loaded.mask.map_or(features * samples, |m| m.count_observed());
             assert_eq!(features * samples - observed, missing, "{file}");
             println!(
                 "{file}: {features} x {samples}, first sample {}",

@@ -71,7 +71,16 @@ mod tests {
 
     #[test]
     fn numbers_round_trip_and_stay_short() {
-        for v in [0.0, 1.0, 0.5, 123456.789, 1.0588086933481372e-201, 3.0e20, 1e-5, 0.1 + 0.2] {
+        for v in [
+            0.0,
+            1.0,
+            0.5,
+            123456.789,
+            1.0588086933481372e-201,
+            3.0e20,
+            1e-5,
+            0.1 + 0.2,
+        ] {
             let mut s = String::new();
             push_number(&mut s, v);
             assert!(s.len() <= 24, "{s}");

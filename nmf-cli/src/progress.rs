@@ -36,6 +36,7 @@ impl Progress {
 impl<F: NmfFloat> Observer<F> for Progress {
     fn observe(&mut self, row: &HistoryRow<F>, _max_iter: usize) {
         self.bar.set_position(row.iteration as u64);
-        self.bar.set_message(format!("objective {:.6e}", row.objective.to_f64_lossy()));
+        self.bar
+            .set_message(format!("objective {:.6e}", row.objective.to_f64_lossy()));
     }
 }

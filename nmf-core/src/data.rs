@@ -42,13 +42,7 @@ impl<F: NmfFloat> CscMatrix<F> {
     ///
     /// # Errors
     /// [`NmfError::InvalidSparse`] if an index is out of range or the slices differ in length.
-    pub fn from_triplets(
-        nrows: usize,
-        ncols: usize,
-        rows: &[usize],
-        cols: &[usize],
-        vals: &[F],
-    ) -> Result<Self> {
+    pub fn from_triplets(nrows: usize, ncols: usize, rows: &[usize], cols: &[usize], vals: &[F]) -> Result<Self> {
         if rows.len() != cols.len() || rows.len() != vals.len() {
             return Err(NmfError::InvalidSparse(format!(
                 "triplet slices differ in length: {} rows, {} cols, {} values",
@@ -110,11 +104,7 @@ impl<F: NmfFloat> CscMatrix<F> {
     ) -> Result<Self> {
         let bad = |s: String| Err(NmfError::InvalidSparse(s));
         if col_ptr.len() != ncols + 1 {
-            return bad(format!(
-                "col_ptr has {} entries, expected {}",
-                col_ptr.len(),
-                ncols + 1
-            ));
+            return bad(format!("col_ptr has {} entries, expected {}", col_ptr.len(), ncols + 1));
         }
         if col_ptr[0] != 0 || col_ptr[ncols] != row_idx.len() || row_idx.len() != values.len() {
             return bad("col_ptr does not span row_idx/values".into());
@@ -266,11 +256,7 @@ impl<F: NmfFloat> CscMatrix<F> {
             ncols: self.ncols,
             col_ptr: self.col_ptr.clone(),
             row_idx: self.row_idx.clone(),
-            values: self
-                .values
-                .iter()
-                .map(|v| G::lit(v.to_f64_lossy()))
-                .collect(),
+            values: self.values.iter().map(|v| G::lit(v.to_f64_lossy())).collect(),
         }
     }
 
@@ -344,11 +330,7 @@ impl Mask {
                 got_cols: 1,
             });
         }
-        Ok(Self {
-            nrows,
-            ncols,
-            observed,
-        })
+        Ok(Self { nrows, ncols, observed })
     }
     /// A mask from a function of (row, column).
     pub fn from_fn(nrows: usize, ncols: usize, f: impl Fn(usize, usize) -> bool) -> Self {
@@ -358,11 +340,7 @@ impl Mask {
                 observed.push(f(i, j));
             }
         }
-        Self {
-            nrows,
-            ncols,
-            observed,
-        }
+        Self { nrows, ncols, observed }
     }
     /// Rows.
     pub fn nrows(&self) -> usize {
@@ -493,17 +471,16 @@ impl<F: NmfFloat> Data<F> {
             (Matrix::Sparse(s), Some(_)) => {
                 drop(s);
                 return Err(NmfError::Unsupported(
-                    "an observation mask with sparse input (densify the input, or drop the mask)"
-                        .into(),
+                    "an observation mask with sparse input (densify the input, or drop the mask)".into(),
                 ));
             }
             (Matrix::Sparse(s), None) => {
-                for j in 0..n {
+                for (j, nz) in col_nz.iter_mut().enumerate() {
                     for t in s.col_ptr[j]..s.col_ptr[j + 1] {
                         let (i, v) = (s.row_idx[t], s.values[t]);
                         check(i, j, v)?;
                         row_nz[i] = true;
-                        col_nz[j] = true;
+                        *nz = true;
                         nnz += 1;
                         sum += v;
                         sq += v * v;
@@ -592,11 +569,7 @@ impl<F: NmfFloat> Data<F> {
         }
         let (m, n) = (self.nrows(), self.ncols());
         if rank > m.min(n) {
-            return Err(NmfError::RankTooLarge {
-                rank,
-                rows: m,
-                cols: n,
-            });
+            return Err(NmfError::RankTooLarge { rank, rows: m, cols: n });
         }
         Ok(())
     }

@@ -76,7 +76,9 @@ pub enum NmfError {
         value: f64,
     },
     /// A NaN or infinite entry.
-    #[error("non-finite entry ({value}) at row {row}, column {col} (0-based); use an observation mask for missing values")]
+    #[error(
+        "non-finite entry ({value}) at row {row}, column {col} (0-based); use an observation mask for missing values"
+    )]
     NonFiniteEntry {
         /// Row (0-based).
         row: usize,

@@ -80,19 +80,20 @@ impl<'o, F: NmfFloat, P: Problem<F>, S: Solver<F, P>> Executor<'o, F, P, S> {
                 F::zero()
             }
         };
-        let record = |history: &mut History<F>, it: usize, e: &Evaluation<F>, obs: &mut Vec<&'o mut dyn Observer<F>>| {
-            let row = HistoryRow {
-                iteration: it,
-                seconds: start.elapsed().as_secs_f64(),
-                objective: e.objective,
-                relative_error: e.relative_error,
-                kkt_residual: rel_kkt(e),
+        let record =
+            |history: &mut History<F>, it: usize, e: &Evaluation<F>, obs: &mut Vec<&'o mut dyn Observer<F>>| {
+                let row = HistoryRow {
+                    iteration: it,
+                    seconds: start.elapsed().as_secs_f64(),
+                    objective: e.objective,
+                    relative_error: e.relative_error,
+                    kkt_residual: rel_kkt(e),
+                };
+                history.push(row);
+                for o in obs.iter_mut() {
+                    o.observe(&row, max_iter);
+                }
             };
-            history.push(row);
-            for o in obs.iter_mut() {
-                o.observe(&row, max_iter);
-            }
-        };
         record(&mut history, 0, &first, &mut self.observers);
         let obj0 = first.objective.abs();
         let mut prev_check = first.objective;
@@ -125,7 +126,8 @@ impl<'o, F: NmfFloat, P: Problem<F>, S: Solver<F, P>> Executor<'o, F, P, S> {
                 if self.rule.kkt_tol > F::zero() && rel_kkt(&last) <= self.rule.kkt_tol {
                     break StopReason::KktConverged;
                 }
-                if self.rule.tol > F::zero() && obj0 > F::zero() && (prev_check - last.objective) / obj0 < self.rule.tol {
+                if self.rule.tol > F::zero() && obj0 > F::zero() && (prev_check - last.objective) / obj0 < self.rule.tol
+                {
                     break StopReason::ObjectiveConverged;
                 }
                 prev_check = last.objective;

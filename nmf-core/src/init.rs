@@ -193,8 +193,13 @@ pub fn nndsvd_from_svd<F: NmfFloat>(u: MatRef<'_, F>, s: &[F], v: MatRef<'_, F>)
         let yp = norm(&mut y.iter().map(|a| a.max(F::zero())));
         let yn = norm(&mut y.iter().map(|a| (-*a).max(F::zero())));
         let (mp, mn) = (xp * yp, xn * yn);
-        let (sign, sigma, nx, ny) = if mp > mn { (F::one(), mp, xp, yp) } else { (-F::one(), mn, xn, yn) };
-        if !(sigma > F::zero()) {
+        let (sign, sigma, nx, ny) = if mp > mn {
+            (F::one(), mp, xp, yp)
+        } else {
+            (-F::one(), mn, xn, yn)
+        };
+        // Both signed parts vanish (or are NaN): leave this pair at zero.
+        if sigma.partial_cmp(&F::zero()) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let lbd = (s[j].max(F::zero()) * sigma).sqrt();

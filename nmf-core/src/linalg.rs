@@ -4,8 +4,8 @@
 //! Kernels take views and write into caller-owned outputs; they never allocate unless the doc
 //! says so. A dimension mismatch in a kernel is a programmer error and panics.
 
-use faer::prelude::ReborrowMut;
 use faer::linalg::matmul::matmul;
+use faer::prelude::ReborrowMut;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::data::{CscRef, Matrix};
@@ -17,14 +17,7 @@ use crate::NmfFloat;
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
-pub fn gemm<F: NmfFloat>(
-    dst: MatMut<'_, F>,
-    accum: Accum,
-    lhs: MatRef<'_, F>,
-    rhs: MatRef<'_, F>,
-    alpha: F,
-    par: Par,
-) {
+pub fn gemm<F: NmfFloat>(dst: MatMut<'_, F>, accum: Accum, lhs: MatRef<'_, F>, rhs: MatRef<'_, F>, alpha: F, par: Par) {
     matmul(dst, accum, lhs, rhs, alpha, par);
 }
 
@@ -101,24 +94,20 @@ pub fn csc_t_times<F: NmfFloat>(s: CscRef<'_, F>, a: MatRef<'_, F>, mut out: Mat
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
-pub fn wh_at_pattern<F: NmfFloat>(
-    pattern: CscRef<'_, F>,
-    wt: MatRef<'_, F>,
-    h: MatRef<'_, F>,
-    out: &mut [F],
-) {
+pub fn wh_at_pattern<F: NmfFloat>(pattern: CscRef<'_, F>, wt: MatRef<'_, F>, h: MatRef<'_, F>, out: &mut [F]) {
     let k = wt.nrows();
     assert!(wt.ncols() == pattern.nrows && h.nrows() == k && h.ncols() == pattern.ncols);
     assert!(out.len() == pattern.row_idx.len());
     for j in 0..pattern.ncols {
         let hj = h.col(j);
-        for t in pattern.col_ptr[j]..pattern.col_ptr[j + 1] {
-            let wi = wt.col(pattern.row_idx[t]);
+        let range = pattern.col_ptr[j]..pattern.col_ptr[j + 1];
+        for (o, &i) in out[range.clone()].iter_mut().zip(&pattern.row_idx[range]) {
+            let wi = wt.col(i);
             let mut acc = F::zero();
             for l in 0..k {
                 acc += wi[l] * hj[l];
             }
-            out[t] = acc;
+            *o = acc;
         }
     }
 }

@@ -265,8 +265,7 @@ pub fn beta_value<F: NmfFloat>(
             ensure(&mut ws.gram2, k, k);
             linalg::gemm(ws.gram.as_mut(), Accum::Replace, w.transpose(), w, F::one(), ws.par);
             linalg::gemm(ws.gram2.as_mut(), Accum::Replace, h, h.transpose(), F::one(), ws.par);
-            let v = (data.stats().sq_norm - F::lit(2.0) * cross
-                + linalg::dot(ws.gram.as_ref(), ws.gram2.as_ref()))
+            let v = (data.stats().sq_norm - F::lit(2.0) * cross + linalg::dot(ws.gram.as_ref(), ws.gram2.as_ref()))
                 / F::lit(2.0);
             return v.max(F::zero());
         }
@@ -380,7 +379,11 @@ pub fn beta_grad_parts<F: NmfFloat>(
                     let yf = yv.max(y_floor);
                     let yb = if beta < F::one() { yf } else { yv };
                     // x = 0 contributes nothing, even where y^{β−2} is huge.
-                    let a = if xv == F::zero() { F::zero() } else { xv * yf.powf(beta - two) };
+                    let a = if xv == F::zero() {
+                        F::zero()
+                    } else {
+                        xv * yf.powf(beta - two)
+                    };
                     (a, yb.powf(beta - F::one()))
                 };
                 ac[(i, jj)] = a;
@@ -390,9 +393,23 @@ pub fn beta_grad_parts<F: NmfFloat>(
         let (ac, bc) = (ac.rb(), bc.rb());
         match block {
             Block::H => {
-                linalg::gemm(neg.rb_mut().subcols_mut(j0, c), Accum::Replace, w.transpose(), ac, F::one(), par);
+                linalg::gemm(
+                    neg.rb_mut().subcols_mut(j0, c),
+                    Accum::Replace,
+                    w.transpose(),
+                    ac,
+                    F::one(),
+                    par,
+                );
                 if !kl_shortcut {
-                    linalg::gemm(pos.rb_mut().subcols_mut(j0, c), Accum::Replace, w.transpose(), bc, F::one(), par);
+                    linalg::gemm(
+                        pos.rb_mut().subcols_mut(j0, c),
+                        Accum::Replace,
+                        w.transpose(),
+                        bc,
+                        F::one(),
+                        par,
+                    );
                 }
             }
             Block::W => {

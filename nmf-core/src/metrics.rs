@@ -29,7 +29,11 @@ pub fn projected_gradient_sq_norm<F: NmfFloat>(factor: MatRef<'_, F>, pos: MatRe
     for j in 0..factor.ncols() {
         for i in 0..factor.nrows() {
             let g = pos[(i, j)] - neg[(i, j)];
-            let p = if factor[(i, j)] > F::zero() { g } else { g.min(F::zero()) };
+            let p = if factor[(i, j)] > F::zero() {
+                g
+            } else {
+                g.min(F::zero())
+            };
             s += p * p;
         }
     }

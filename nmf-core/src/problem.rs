@@ -134,8 +134,26 @@ impl<F: NmfFloat, L: Loss<F>, CW: Constraint<F>, CH: Constraint<F>> Problem<F> f
         // The same floor as the default MU safeguard: the gradient of KL-like losses is
         // unbounded where W H vanishes.
         let floor = F::epsilon();
-        self.loss.grad_parts(Block::W, self.data, w, h, floor, neg_w.as_mut(), pos_w.as_mut(), &mut self.ws);
-        self.loss.grad_parts(Block::H, self.data, w, h, floor, neg_h.as_mut(), pos_h.as_mut(), &mut self.ws);
+        self.loss.grad_parts(
+            Block::W,
+            self.data,
+            w,
+            h,
+            floor,
+            neg_w.as_mut(),
+            pos_w.as_mut(),
+            &mut self.ws,
+        );
+        self.loss.grad_parts(
+            Block::H,
+            self.data,
+            w,
+            h,
+            floor,
+            neg_h.as_mut(),
+            pos_h.as_mut(),
+            &mut self.ws,
+        );
         self.penalty_w.add_grad(w, pos_w.as_mut());
         self.penalty_h.add_grad(h, pos_h.as_mut());
         let sq = projected_gradient_sq_norm(w, pos_w.as_ref(), neg_w.as_ref())

@@ -9,16 +9,7 @@ use num_traits::{Float, FromPrimitive, ToPrimitive};
 /// Implemented once, by a blanket impl, for every type that satisfies the bounds; nobody
 /// implements it by hand.
 pub trait NmfFloat:
-    faer::traits::RealField
-    + Float
-    + FromPrimitive
-    + ToPrimitive
-    + Debug
-    + Display
-    + Default
-    + Send
-    + Sync
-    + 'static
+    faer::traits::RealField + Float + FromPrimitive + ToPrimitive + Debug + Display + Default + Send + Sync + 'static
 {
     /// Converts an `f64` literal (a constant in the code) into `Self`.
     #[inline(always)]

@@ -3,9 +3,7 @@
 
 use nmf_core::faer::{Mat, Par};
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels, kl_divergence, matched_cosine, relative_error};
-use nmf_core::{
-    initialize, BetaDivergence, Block, CscMatrix, Data, Init, Loss, LossWorkspace, Mask, NmfFloat,
-};
+use nmf_core::{initialize, BetaDivergence, Block, CscMatrix, Data, Init, Loss, LossWorkspace, Mask, NmfFloat};
 use proptest::prelude::*;
 
 #[test]
@@ -36,7 +34,10 @@ fn matched_cosine_undoes_permutation_and_scale() {
     half.as_mut().col_mut(0).fill(1.0);
     let m = matched_cosine(t.as_ref(), half.as_ref()).unwrap();
     assert!(m.min < 0.9 && m.mean < 1.0);
-    assert_eq!(argmax_labels(Mat::from_fn(2, 3, |i, j| if (i + j) % 2 == 0 { 1.0 } else { 0.0 }).as_ref()), vec![0, 1, 0]);
+    assert_eq!(
+        argmax_labels(Mat::from_fn(2, 3, |i, j| if (i + j) % 2 == 0 { 1.0 } else { 0.0 }).as_ref()),
+        vec![0, 1, 0]
+    );
 }
 
 fn naive_value(beta: f64, x: &Mat<f64>, w: &Mat<f64>, h: &Mat<f64>, mask: Option<&Mask>) -> f64 {
@@ -51,7 +52,11 @@ fn naive_value(beta: f64, x: &Mat<f64>, w: &Mat<f64>, h: &Mat<f64>, mask: Option
             s += if beta == 2.0 {
                 0.5 * (xv - y).powi(2)
             } else if beta == 1.0 {
-                if xv > 0.0 { xv * (xv / y).ln() - xv + y } else { y }
+                if xv > 0.0 {
+                    xv * (xv / y).ln() - xv + y
+                } else {
+                    y
+                }
             } else if beta == 0.0 {
                 xv / y - (xv / y).ln() - 1.0
             } else {
@@ -66,10 +71,18 @@ fn random_problem(seed: u64, m: usize, n: usize, k: usize, density: f64) -> (Mat
     // A tiny LCG keeps the test independent of any RNG crate's stream.
     let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 11) as f64) / ((1u64 << 53) as f64)
     };
-    let x = Mat::from_fn(m, n, |_, _| if next() < density { (next() * 10.0).floor() + 1.0 } else { 0.0 });
+    let x = Mat::from_fn(m, n, |_, _| {
+        if next() < density {
+            (next() * 10.0).floor() + 1.0
+        } else {
+            0.0
+        }
+    });
     let w = Mat::from_fn(m, k, |_, _| 0.1 + next());
     let h = Mat::from_fn(k, n, |_, _| 0.1 + next());
     (x, w, h)
@@ -113,8 +126,26 @@ fn grad_fd_check(beta: f64, seed: u64, sparse: bool) {
     let mut ws = LossWorkspace::new(Par::Seq);
     let (mut neg_h, mut pos_h) = (Mat::zeros(3, 7), Mat::zeros(3, 7));
     let (mut neg_w, mut pos_w) = (Mat::zeros(9, 3), Mat::zeros(9, 3));
-    loss.grad_parts(Block::H, &data, w.as_ref(), h.as_ref(), 1e-300, neg_h.as_mut(), pos_h.as_mut(), &mut ws);
-    loss.grad_parts(Block::W, &data, w.as_ref(), h.as_ref(), 1e-300, neg_w.as_mut(), pos_w.as_mut(), &mut ws);
+    loss.grad_parts(
+        Block::H,
+        &data,
+        w.as_ref(),
+        h.as_ref(),
+        1e-300,
+        neg_h.as_mut(),
+        pos_h.as_mut(),
+        &mut ws,
+    );
+    loss.grad_parts(
+        Block::W,
+        &data,
+        w.as_ref(),
+        h.as_ref(),
+        1e-300,
+        neg_w.as_mut(),
+        pos_w.as_mut(),
+        &mut ws,
+    );
     let eps = 1e-6;
     let val = |w: &Mat<f64>, h: &Mat<f64>, ws: &mut LossWorkspace<f64>| loss.value(&data, w.as_ref(), h.as_ref(), ws);
     for l in 0..3 {
@@ -124,7 +155,10 @@ fn grad_fd_check(beta: f64, seed: u64, sparse: bool) {
             hm[(l, j)] -= eps;
             let fd = (val(&w, &hp, &mut ws) - val(&w, &hm, &mut ws)) / (2.0 * eps);
             let g = pos_h[(l, j)] - neg_h[(l, j)];
-            assert!((fd - g).abs() <= 1e-5 * (1.0 + g.abs()), "beta {beta} dH[{l},{j}]: fd {fd} vs {g}");
+            assert!(
+                (fd - g).abs() <= 1e-5 * (1.0 + g.abs()),
+                "beta {beta} dH[{l},{j}]: fd {fd} vs {g}"
+            );
         }
         for i in 0..9 {
             let (mut wp, mut wm) = (w.clone(), w.clone());
@@ -132,7 +166,10 @@ fn grad_fd_check(beta: f64, seed: u64, sparse: bool) {
             wm[(i, l)] -= eps;
             let fd = (val(&wp, &h, &mut ws) - val(&wm, &h, &mut ws)) / (2.0 * eps);
             let g = pos_w[(i, l)] - neg_w[(i, l)];
-            assert!((fd - g).abs() <= 1e-5 * (1.0 + g.abs()), "beta {beta} dW[{i},{l}]: fd {fd} vs {g}");
+            assert!(
+                (fd - g).abs() <= 1e-5 * (1.0 + g.abs()),
+                "beta {beta} dW[{i},{l}]: fd {fd} vs {g}"
+            );
         }
     }
 }
@@ -161,7 +198,10 @@ fn init_checks<F: NmfFloat>() {
     for init in [Init::Random, Init::Nndsvd, Init::NndsvdA, Init::NndsvdAr] {
         let (w, h) = initialize(&d, 5, &init, 9, Par::Seq).unwrap();
         assert_eq!((w.nrows(), w.ncols(), h.nrows(), h.ncols()), (40, 5, 5, 30));
-        let all = w.col_iter().chain(h.transpose().col_iter()).flat_map(|c| c.iter().copied().collect::<Vec<_>>());
+        let all = w
+            .col_iter()
+            .chain(h.transpose().col_iter())
+            .flat_map(|c| c.iter().copied().collect::<Vec<_>>());
         let vals: Vec<F> = all.collect();
         assert!(vals.iter().all(|v| *v >= F::zero() && v.is_finite()), "{init:?}");
         let zeros = vals.iter().filter(|v| **v == F::zero()).count();
@@ -202,6 +242,11 @@ fn randomized_svd_matches_exact_svd_when_the_sketch_spans_the_range() {
     };
     let (_, s, _) = nmf_core::init::randomized_svd(&d, 3, &mut normal, Par::Seq).unwrap();
     for l in 0..3 {
-        assert!((s[l] - s_exact[l]).abs() < 1e-10 * s_exact[0], "{l}: {} vs {}", s[l], s_exact[l]);
+        assert!(
+            (s[l] - s_exact[l]).abs() < 1e-10 * s_exact[0],
+            "{l}: {} vs {}",
+            s[l],
+            s_exact[l]
+        );
     }
 }

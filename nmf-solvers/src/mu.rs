@@ -34,8 +34,8 @@
 use faer::{Mat, MatMut, MatRef};
 use nmf_core::loss::mu_exponent;
 use nmf_core::{
-    normalize_w_to_simplex, Block, Constraint, IterInfo, Loss, LossWorkspace, NmfError, NmfFloat, NmfProblem,
-    NmfState, Result, Solver,
+    normalize_w_to_simplex, Block, Constraint, IterInfo, Loss, LossWorkspace, NmfError, NmfFloat, NmfProblem, NmfState,
+    Result, Solver,
 };
 
 /// How the updates guard against division by zero and zero-power singularities.
@@ -218,7 +218,16 @@ where
             &mut ws.loss,
         );
         problem.penalty_h().add_grad(state.h.as_ref(), ws.pos_h.as_mut());
-        apply_ratio(state.h.as_mut(), ws.neg_h.as_ref(), ws.pos_h.as_ref(), gamma, epsilon, false, zero_h, floor);
+        apply_ratio(
+            state.h.as_mut(),
+            ws.neg_h.as_ref(),
+            ws.pos_h.as_ref(),
+            gamma,
+            epsilon,
+            false,
+            zero_h,
+            floor,
+        );
 
         loss.grad_parts(
             Block::W,
@@ -232,7 +241,16 @@ where
         );
         problem.penalty_w().add_grad(state.w.as_ref(), ws.pos_w.as_mut());
         let kl_sums = beta == F::one() && data.mask().is_none();
-        apply_ratio(state.w.as_mut(), ws.neg_w.as_ref(), ws.pos_w.as_ref(), gamma, epsilon, kl_sums, zero_w, floor);
+        apply_ratio(
+            state.w.as_mut(),
+            ws.neg_w.as_ref(),
+            ws.pos_w.as_ref(),
+            gamma,
+            epsilon,
+            kl_sums,
+            zero_w,
+            floor,
+        );
 
         if self.simplex_w {
             normalize_w_to_simplex(state.w.as_mut(), state.h.as_mut());

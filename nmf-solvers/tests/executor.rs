@@ -15,7 +15,13 @@ fn data() -> Data<f64> {
 
 #[test]
 fn max_iterations_is_a_status_and_history_has_one_row_per_iteration() {
-    let fit = NmfParams::new(3).max_iter(25).tol(0.0).check().unwrap().fit(&data(), Frobenius, Mu::new()).unwrap();
+    let fit = NmfParams::new(3)
+        .max_iter(25)
+        .tol(0.0)
+        .check()
+        .unwrap()
+        .fit(&data(), Frobenius, Mu::new())
+        .unwrap();
     assert_eq!(fit.stop_reason, StopReason::MaxIterations);
     assert!(!fit.converged());
     let its: Vec<usize> = fit.history.rows().iter().map(|r| r.iteration).collect();
@@ -31,7 +37,13 @@ fn max_iterations_is_a_status_and_history_has_one_row_per_iteration() {
 #[test]
 fn relative_decrease_rule_stops_between_checks_and_matches_its_definition() {
     let tol = 1e-3;
-    let fit = NmfParams::new(3).max_iter(5000).tol(tol).check().unwrap().fit(&data(), KullbackLeibler, Mu::new()).unwrap();
+    let fit = NmfParams::new(3)
+        .max_iter(5000)
+        .tol(tol)
+        .check()
+        .unwrap()
+        .fit(&data(), KullbackLeibler, Mu::new())
+        .unwrap();
     assert_eq!(fit.stop_reason, StopReason::ObjectiveConverged);
     assert!(fit.converged());
     assert_eq!(fit.iterations % 10, 0);
@@ -44,8 +56,18 @@ fn relative_decrease_rule_stops_between_checks_and_matches_its_definition() {
 
 #[test]
 fn kkt_rule_stops_when_the_relative_residual_is_small() {
-    let rule = StoppingRule { max_iter: 5000, tol: 0.0, kkt_tol: 0.2, ..StoppingRule::default() };
-    let fit = NmfParams::new(3).stopping(rule).check().unwrap().fit(&data(), Frobenius, Mu::new()).unwrap();
+    let rule = StoppingRule {
+        max_iter: 5000,
+        tol: 0.0,
+        kkt_tol: 0.2,
+        ..StoppingRule::default()
+    };
+    let fit = NmfParams::new(3)
+        .stopping(rule)
+        .check()
+        .unwrap()
+        .fit(&data(), Frobenius, Mu::new())
+        .unwrap();
     assert_eq!(fit.stop_reason, StopReason::KktConverged);
     assert!(fit.kkt_residual <= 0.2);
     assert!(fit.history.rows()[fit.history.rows().len() - 11].kkt_residual > 0.2);
@@ -74,16 +96,33 @@ fn time_limit_and_cancellation_stop_the_run() {
     }
     let flag = Arc::new(AtomicBool::new(false));
     let mut obs = CancelAt(flag.clone(), 7);
-    let params = NmfParams::new(3).max_iter(1000).tol(0.0).cancel_flag(flag).check().unwrap();
-    let fit = params.fit_observed(&data(), Frobenius, Mu::new(), Some(&mut obs)).unwrap();
+    let params = NmfParams::new(3)
+        .max_iter(1000)
+        .tol(0.0)
+        .cancel_flag(flag)
+        .check()
+        .unwrap();
+    let fit = params
+        .fit_observed(&data(), Frobenius, Mu::new(), Some(&mut obs))
+        .unwrap();
     assert_eq!(fit.stop_reason, StopReason::Cancelled);
     assert_eq!(fit.iterations, 7);
 }
 
 #[test]
 fn record_every_thins_the_history_but_keeps_the_last_iterate() {
-    let rule = StoppingRule { max_iter: 45, tol: 0.0, record_every: 20, ..StoppingRule::default() };
-    let fit = NmfParams::new(3).stopping(rule).check().unwrap().fit(&data(), Frobenius, Mu::new()).unwrap();
+    let rule = StoppingRule {
+        max_iter: 45,
+        tol: 0.0,
+        record_every: 20,
+        ..StoppingRule::default()
+    };
+    let fit = NmfParams::new(3)
+        .stopping(rule)
+        .check()
+        .unwrap()
+        .fit(&data(), Frobenius, Mu::new())
+        .unwrap();
     let its: Vec<usize> = fit.history.rows().iter().map(|r| r.iteration).collect();
     assert_eq!(its, vec![0, 10, 20, 30, 40, 45]);
 }

@@ -35,41 +35,91 @@ fn assert_monotone_kkt<F: NmfFloat>(fit: &NmfFit<F>, slack: f64, what: &str, che
     let obj: Vec<f64> = fit.history.objectives().iter().map(|v| v.to_f64_lossy()).collect();
     assert_eq!(obj.len(), fit.iterations + 1, "{what}: one row per iteration");
     for (i, p) in obj.windows(2).enumerate() {
-        assert!(p[1] <= p[0] * (1.0 + slack), "{what}: objective rose at iteration {}: {} -> {}", i + 1, p[0], p[1]);
+        assert!(
+            p[1] <= p[0] * (1.0 + slack),
+            "{what}: objective rose at iteration {}: {} -> {}",
+            i + 1,
+            p[0],
+            p[1]
+        );
     }
     assert!(obj[obj.len() - 1] < obj[0], "{what}: no progress");
     let kkt = fit.kkt_residual.to_f64_lossy();
-    assert!(!check_kkt || kkt < 0.5, "{what}: relative KKT residual only fell to {kkt}");
-    for v in fit.state.w.col_iter().flat_map(|c| c.iter().copied()).chain(fit.state.h.col_iter().flat_map(|c| c.iter().copied())) {
+    assert!(
+        !check_kkt || kkt < 0.5,
+        "{what}: relative KKT residual only fell to {kkt}"
+    );
+    for v in fit
+        .state
+        .w
+        .col_iter()
+        .flat_map(|c| c.iter().copied())
+        .chain(fit.state.h.col_iter().flat_map(|c| c.iter().copied()))
+    {
         assert!(v >= F::zero() && v.is_finite(), "{what}: infeasible entry {v}");
     }
 }
 
 fn planted<F: NmfFloat>() -> Data<F> {
-    simulate::<F>(&PlantedSpec::new(150, 80, 4).depth(300.0), 11).unwrap().data_sparse().unwrap()
+    simulate::<F>(&PlantedSpec::new(150, 80, 4).depth(300.0), 11)
+        .unwrap()
+        .data_sparse()
+        .unwrap()
 }
 
 #[test]
 fn objective_never_rises_on_real_and_planted_data_f64() {
-    for (name, data) in [("pbmc_small", Data::sparse(pbmc_small::<f64>()).unwrap()), ("planted", planted::<f64>())] {
-        assert_monotone(&fit(&data, Frobenius, 3, 150, Mu::new()), 1e-12, &format!("{name} frobenius"));
-        assert_monotone(&fit(&data, KullbackLeibler, 3, 150, Mu::new()), 1e-12, &format!("{name} kl"));
+    for (name, data) in [
+        ("pbmc_small", Data::sparse(pbmc_small::<f64>()).unwrap()),
+        ("planted", planted::<f64>()),
+    ] {
+        assert_monotone(
+            &fit(&data, Frobenius, 3, 150, Mu::new()),
+            1e-12,
+            &format!("{name} frobenius"),
+        );
+        assert_monotone(
+            &fit(&data, KullbackLeibler, 3, 150, Mu::new()),
+            1e-12,
+            &format!("{name} kl"),
+        );
         let b15 = BetaDivergence::new(1.5).unwrap();
         assert_monotone(&fit(&data, b15, 3, 100, Mu::new()), 1e-12, &format!("{name} beta=1.5"));
         let b05 = BetaDivergence::new(0.5).unwrap();
-        assert_monotone_kkt(&fit(&data, b05, 3, 100, Mu::new()), 1e-12, &format!("{name} beta=0.5"), false);
+        assert_monotone_kkt(
+            &fit(&data, b05, 3, 100, Mu::new()),
+            1e-12,
+            &format!("{name} beta=0.5"),
+            false,
+        );
         let b3 = BetaDivergence::new(3.0).unwrap();
-        assert_monotone_kkt(&fit(&data, b3, 3, 100, Mu::new()), 1e-12, &format!("{name} beta=3"), false);
+        assert_monotone_kkt(
+            &fit(&data, b3, 3, 100, Mu::new()),
+            1e-12,
+            &format!("{name} beta=3"),
+            false,
+        );
     }
 }
 
 #[test]
 fn objective_never_rises_f32() {
-    for (name, data) in [("pbmc_small", Data::sparse(pbmc_small::<f32>()).unwrap()), ("planted", planted::<f32>())] {
+    for (name, data) in [
+        ("pbmc_small", Data::sparse(pbmc_small::<f32>()).unwrap()),
+        ("planted", planted::<f32>()),
+    ] {
         // Sparse Frobenius evaluates ½(‖X‖² − 2⟨X, WH⟩ + ⟨WᵀW, HHᵀ⟩): in f32 its round-off is
         // about 1e-5 of the value.
-        assert_monotone(&fit(&data, Frobenius, 3, 100, Mu::new()), 1e-4, &format!("{name} f32 frobenius"));
-        assert_monotone(&fit(&data, KullbackLeibler, 3, 100, Mu::new()), 1e-5, &format!("{name} f32 kl"));
+        assert_monotone(
+            &fit(&data, Frobenius, 3, 100, Mu::new()),
+            1e-4,
+            &format!("{name} f32 frobenius"),
+        );
+        assert_monotone(
+            &fit(&data, KullbackLeibler, 3, 100, Mu::new()),
+            1e-5,
+            &format!("{name} f32 kl"),
+        );
     }
 }
 
@@ -86,9 +136,15 @@ fn f32_agrees_with_f64() {
 fn itakura_saito_needs_positive_data_and_is_monotone_on_it() {
     let sparse = Data::sparse(pbmc_small::<f64>()).unwrap();
     let is = BetaDivergence::<f64>::itakura_saito();
-    let err = NmfParams::new(2).check().unwrap().fit(&sparse, is, Mu::new()).unwrap_err();
+    let err = NmfParams::new(2)
+        .check()
+        .unwrap()
+        .fit(&sparse, is, Mu::new())
+        .unwrap_err();
     assert!(matches!(err, NmfError::DataUnsuitedToLoss { .. }), "{err}");
-    let x = Mat::from_fn(30, 20, |i, j| 1.0 + ((i * 7 + j * 3) % 11) as f64 + (i % 3) as f64 * (j % 4) as f64);
+    let x = Mat::from_fn(30, 20, |i, j| {
+        1.0 + ((i * 7 + j * 3) % 11) as f64 + (i % 3) as f64 * (j % 4) as f64
+    });
     let data = Data::dense(x).unwrap();
     assert_monotone_kkt(&fit(&data, is, 3, 100, Mu::new()), 1e-12, "itakura-saito", false);
 }
@@ -100,9 +156,19 @@ fn kl_updates_preserve_total_mass() {
     for iters in [1, 2, 7] {
         let f = fit(&data, KullbackLeibler, 4, iters, Mu::new());
         let mut wh = Mat::<f64>::zeros(data.nrows(), data.ncols());
-        nmf_core::linalg::gemm(wh.as_mut(), nmf_core::faer::Accum::Replace, f.state.w.as_ref(), f.state.h.as_ref(), 1.0, nmf_core::faer::Par::Seq);
+        nmf_core::linalg::gemm(
+            wh.as_mut(),
+            nmf_core::faer::Accum::Replace,
+            f.state.w.as_ref(),
+            f.state.h.as_ref(),
+            1.0,
+            nmf_core::faer::Par::Seq,
+        );
         let s: f64 = wh.col_iter().flat_map(|c| c.iter().copied()).sum();
-        assert!(((s - total) / total).abs() < 1e-10, "after {iters}: sum WH {s} vs sum X {total}");
+        assert!(
+            ((s - total) / total).abs() < 1e-10,
+            "after {iters}: sum WH {s} vs sum X {total}"
+        );
     }
 }
 
@@ -115,9 +181,21 @@ fn dense_and_sparse_inputs_give_the_same_fit() {
     };
     let b = BetaDivergence::new(1.5).unwrap();
     for (name, a, c) in [
-        ("fro", fit(&sparse, Frobenius, 4, 30, Mu::new()), fit(&dense, Frobenius, 4, 30, Mu::new())),
-        ("kl", fit(&sparse, KullbackLeibler, 4, 30, Mu::new()), fit(&dense, KullbackLeibler, 4, 30, Mu::new())),
-        ("beta=1.5", fit(&sparse, b, 4, 30, Mu::new()), fit(&dense, b, 4, 30, Mu::new())),
+        (
+            "fro",
+            fit(&sparse, Frobenius, 4, 30, Mu::new()),
+            fit(&dense, Frobenius, 4, 30, Mu::new()),
+        ),
+        (
+            "kl",
+            fit(&sparse, KullbackLeibler, 4, 30, Mu::new()),
+            fit(&dense, KullbackLeibler, 4, 30, Mu::new()),
+        ),
+        (
+            "beta=1.5",
+            fit(&sparse, b, 4, 30, Mu::new()),
+            fit(&dense, b, 4, 30, Mu::new()),
+        ),
     ] {
         let d = common::rel_diff(&a.state.w, &c.state.w).max(common::rel_diff(&a.state.h, &c.state.h));
         assert!(d < 1e-9, "{name}: dense and sparse differ by {d}");
@@ -143,9 +221,15 @@ fn masked_entries_do_not_influence_the_fit() {
     let b = Data::dense_masked(y, mask).unwrap();
     for loss_kl in [false, true] {
         let (fa, fb) = if loss_kl {
-            (fit(&a, KullbackLeibler, 3, 40, Mu::new()), fit(&b, KullbackLeibler, 3, 40, Mu::new()))
+            (
+                fit(&a, KullbackLeibler, 3, 40, Mu::new()),
+                fit(&b, KullbackLeibler, 3, 40, Mu::new()),
+            )
         } else {
-            (fit(&a, Frobenius, 3, 40, Mu::new()), fit(&b, Frobenius, 3, 40, Mu::new()))
+            (
+                fit(&a, Frobenius, 3, 40, Mu::new()),
+                fit(&b, Frobenius, 3, 40, Mu::new()),
+            )
         };
         assert_eq!(fa.state.w, fb.state.w);
         assert_eq!(fa.state.h, fb.state.h);
@@ -154,7 +238,10 @@ fn masked_entries_do_not_influence_the_fit() {
     // A mask that observes everything is the same as no mask.
     let full = Data::dense_masked(x.clone(), Mask::from_fn(m, n, |_, _| true)).unwrap();
     let plain = Data::dense(x).unwrap();
-    let (f1, f2) = (fit(&full, KullbackLeibler, 3, 20, Mu::new()), fit(&plain, KullbackLeibler, 3, 20, Mu::new()));
+    let (f1, f2) = (
+        fit(&full, KullbackLeibler, 3, 20, Mu::new()),
+        fit(&plain, KullbackLeibler, 3, 20, Mu::new()),
+    );
     assert!(common::rel_diff(&f1.state.w, &f2.state.w) < 1e-12);
 }
 
@@ -173,10 +260,17 @@ fn poisson_simplex_form_puts_library_sizes_in_h() {
     for j in 0..data.ncols() {
         let lib: f64 = x.col(j).iter().sum();
         let hsum: f64 = f.state.h.col(j).iter().sum();
-        assert!(((hsum - lib) / lib).abs() < 1e-3, "sample {j}: H sums to {hsum}, library {lib}");
+        assert!(
+            ((hsum - lib) / lib).abs() < 1e-3,
+            "sample {j}: H sums to {hsum}, library {lib}"
+        );
     }
     assert_monotone(&f, 1e-12, "simplex");
-    let err = NmfParams::new(2).l1_h(0.1).check().unwrap().fit(&data, KullbackLeibler, Mu::new().simplex_w(true));
+    let err = NmfParams::new(2)
+        .l1_h(0.1)
+        .check()
+        .unwrap()
+        .fit(&data, KullbackLeibler, Mu::new().simplex_w(true));
     assert!(matches!(err, Err(NmfError::Unsupported(_))));
 }
 
@@ -184,7 +278,13 @@ fn poisson_simplex_form_puts_library_sizes_in_h() {
 fn penalties_shrink_the_penalised_factor_and_keep_mu_monotone() {
     let data = Data::sparse(pbmc_small::<f64>()).unwrap();
     let base = fit(&data, Frobenius, 3, 100, Mu::new());
-    let pen = NmfParams::new(3).seed(3).max_iter(100).tol(0.0).l1_h(50.0).check().unwrap();
+    let pen = NmfParams::new(3)
+        .seed(3)
+        .max_iter(100)
+        .tol(0.0)
+        .l1_h(50.0)
+        .check()
+        .unwrap();
     let f = pen.fit(&data, Frobenius, Mu::new()).unwrap();
     assert_monotone(&f, 1e-12, "penalised");
     let l1 = |h: &Mat<f64>| h.col_iter().flat_map(|c| c.iter().copied()).sum::<f64>();
@@ -195,7 +295,14 @@ fn penalties_shrink_the_penalised_factor_and_keep_mu_monotone() {
 fn same_seed_same_result_different_seed_different_start() {
     let data = Data::sparse(pbmc_small::<f64>()).unwrap();
     let run = |seed: u64, init: Init<f64>| {
-        NmfParams::new(3).init(init).seed(seed).max_iter(30).check().unwrap().fit(&data, KullbackLeibler, Mu::new()).unwrap()
+        NmfParams::new(3)
+            .init(init)
+            .seed(seed)
+            .max_iter(30)
+            .check()
+            .unwrap()
+            .fit(&data, KullbackLeibler, Mu::new())
+            .unwrap()
     };
     for init in [Init::Random, Init::NndsvdA, Init::NndsvdAr, Init::Nndsvd] {
         let (a, b) = (run(5, init.clone()), run(5, init.clone()));
@@ -215,8 +322,16 @@ fn zero_rows_and_columns_give_zero_factor_rows_not_nan() {
     assert_eq!(data.stats().zero_rows, 1);
     assert_eq!(data.stats().zero_cols, 1);
     for kl in [false, true] {
-        let f = if kl { fit(&data, KullbackLeibler, 3, 60, Mu::new()) } else { fit(&data, Frobenius, 3, 60, Mu::new()) };
-        assert!(f.state.w.row(4).iter().all(|v| v.abs() < 1e-8), "W row of a zero feature: {:?}", f.state.w.row(4));
+        let f = if kl {
+            fit(&data, KullbackLeibler, 3, 60, Mu::new())
+        } else {
+            fit(&data, Frobenius, 3, 60, Mu::new())
+        };
+        assert!(
+            f.state.w.row(4).iter().all(|v| v.abs() < 1e-8),
+            "W row of a zero feature: {:?}",
+            f.state.w.row(4)
+        );
         assert!(f.state.h.col(n - 1).iter().all(|v| v.abs() < 1e-8));
         assert!(f.evaluation.objective.is_finite());
         assert_monotone(&f, 1e-12, "zero rows");

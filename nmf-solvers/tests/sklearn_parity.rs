@@ -12,7 +12,12 @@ const FIX: &str = "nmf-solvers/tests/fixtures/sklearn";
 
 fn fit_from_fixture<L: Loss<f64>>(loss: L, iters: usize, dense: bool) -> (Mat<f64>, Mat<f64>) {
     let x = pbmc_small::<f64>();
-    let data = if dense { Data::dense(x.to_dense()) } else { Data::sparse(x) }.unwrap();
+    let data = if dense {
+        Data::dense(x.to_dense())
+    } else {
+        Data::sparse(x)
+    }
+    .unwrap();
     let w0 = read_tsv(&format!("{FIX}/W0.tsv"));
     let h0 = read_tsv(&format!("{FIX}/H0.tsv"));
     let params = NmfParams::new(3)
@@ -69,7 +74,12 @@ fn mu_kl_from_our_nndsvda_is_within_one_percent_of_sklearn() {
         .parse()
         .unwrap();
     let data = Data::sparse(pbmc_small::<f64>()).unwrap();
-    let params = NmfParams::new(3).init(Init::NndsvdA).max_iter(200).tol(0.0).check().unwrap();
+    let params = NmfParams::new(3)
+        .init(Init::NndsvdA)
+        .max_iter(200)
+        .tol(0.0)
+        .check()
+        .unwrap();
     let fit = params.fit(&data, KullbackLeibler, Mu::new()).unwrap();
     let ours = fit.evaluation.objective;
     let rel = (ours - reference) / reference;

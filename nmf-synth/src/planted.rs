@@ -108,7 +108,11 @@ impl PlantedSpec {
             return bad("features/samples", 0.0, "at least 1 each");
         }
         let per = (self.module_fraction * self.features as f64).floor() as usize;
-        if !(self.module_fraction > 0.0) || per == 0 || per * self.modules > self.features {
+        if self.module_fraction.is_nan()
+            || self.module_fraction <= 0.0
+            || per == 0
+            || per * self.modules > self.features
+        {
             return bad(
                 "module_fraction",
                 self.module_fraction,
@@ -178,8 +182,8 @@ pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>
     let mut w = vec![0.0f64; m * k];
     for l in 0..k {
         let col = &mut w[l * m..(l + 1) * m];
-        for i in l * per..(l + 1) * per {
-            col[i] = shape2.sample(&mut rng);
+        for v in &mut col[l * per..(l + 1) * per] {
+            *v = shape2.sample(&mut rng);
         }
         let s: f64 = col.iter().sum();
         for v in col.iter_mut() {

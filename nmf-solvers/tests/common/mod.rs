@@ -23,7 +23,12 @@ pub fn read_tsv(rel: &str) -> Mat<f64> {
 pub fn pbmc_small<F: NmfFloat>() -> CscMatrix<F> {
     let text = std::fs::read_to_string(repo_path("data/pbmc_small/counts.mtx")).expect("data exists");
     let mut lines = text.lines().filter(|l| !l.starts_with('%'));
-    let dims: Vec<usize> = lines.next().unwrap().split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let dims: Vec<usize> = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|v| v.parse().unwrap())
+        .collect();
     let (mut r, mut c, mut v) = (vec![], vec![], vec![]);
     for l in lines {
         let f: Vec<&str> = l.split_whitespace().collect();

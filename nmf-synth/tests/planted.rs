@@ -48,7 +48,10 @@ fn dominant_usage_puts_the_weight_on_the_label() {
 fn seeded_and_deterministic() {
     let spec = PlantedSpec::new(80, 30, 3).background(0.1);
     assert_eq!(simulate::<f64>(&spec, 1).unwrap(), simulate::<f64>(&spec, 1).unwrap());
-    assert_ne!(simulate::<f64>(&spec, 1).unwrap().x, simulate::<f64>(&spec, 2).unwrap().x);
+    assert_ne!(
+        simulate::<f64>(&spec, 1).unwrap().x,
+        simulate::<f64>(&spec, 2).unwrap().x
+    );
 }
 
 #[test]

@@ -80,15 +80,7 @@ impl<F: NmfFloat> CscMatrix<F> {
         for j in 0..ncols {
             col_ptr[j + 1] = col_ptr[j] + counts[j];
         }
-        let mut m = Self {
-            nrows,
-            ncols,
-            col_ptr,
-            row_idx,
-            values,
-        };
-        m.drop_zeros();
-        Ok(m)
+        Ok(Self::assemble(nrows, ncols, col_ptr, row_idx, values))
     }
 
     /// Builds a CSC matrix from its raw arrays, checking their consistency.
@@ -110,8 +102,8 @@ impl<F: NmfFloat> CscMatrix<F> {
             return bad("col_ptr does not span row_idx/values".into());
         }
         for j in 0..ncols {
-            if col_ptr[j] > col_ptr[j + 1] {
-                return bad(format!("col_ptr decreases at column {j}"));
+            if col_ptr[j] > col_ptr[j + 1] || col_ptr[j + 1] > row_idx.len() {
+                return bad(format!("col_ptr decreases or overruns at column {j}"));
             }
             let rows = &row_idx[col_ptr[j]..col_ptr[j + 1]];
             for (t, &r) in rows.iter().enumerate() {
@@ -123,15 +115,7 @@ impl<F: NmfFloat> CscMatrix<F> {
                 }
             }
         }
-        let mut m = Self {
-            nrows,
-            ncols,
-            col_ptr,
-            row_idx,
-            values,
-        };
-        m.drop_zeros();
-        Ok(m)
+        Ok(Self::assemble(nrows, ncols, col_ptr, row_idx, values))
     }
 
     /// A sparse copy of a dense matrix (its nonzeros).
@@ -158,6 +142,19 @@ impl<F: NmfFloat> CscMatrix<F> {
             row_idx,
             values,
         }
+    }
+
+    /// Wraps consistent arrays, dropping stored zeros.
+    fn assemble(nrows: usize, ncols: usize, col_ptr: Vec<usize>, row_idx: Vec<usize>, values: Vec<F>) -> Self {
+        let mut m = Self {
+            nrows,
+            ncols,
+            col_ptr,
+            row_idx,
+            values,
+        };
+        m.drop_zeros();
+        m
     }
 
     fn drop_zeros(&mut self) {

@@ -176,6 +176,7 @@ fn bad_sparse_structure() {
     assert!(CscMatrix::<f64>::from_triplets(2, 2, &[0, 1], &[0], &[1.0]).is_err());
     assert!(CscMatrix::<f64>::try_from_parts(2, 2, vec![0, 2, 1], vec![0, 1], vec![1.0, 1.0]).is_err());
     assert!(CscMatrix::<f64>::try_from_parts(2, 1, vec![0, 2], vec![1, 0], vec![1.0, 1.0]).is_err());
+    assert!(CscMatrix::<f64>::try_from_parts(2, 2, vec![0, 5, 2], vec![0, 1], vec![1.0, 1.0]).is_err());
 }
 
 #[test]

@@ -31,11 +31,11 @@
 //! Lee & Seung, "Algorithms for non-negative matrix factorization", NIPS 2001.
 //! Févotte & Idier, "Algorithms for NMF with the β-divergence", Neural Computation 2011.
 
-use faer::{Mat, MatMut, MatRef};
+use faer::Mat;
 use nmf_core::loss::mu_exponent;
 use nmf_core::{
-    normalize_w_to_simplex, Block, Constraint, IterInfo, Loss, LossWorkspace, NmfError, NmfFloat, NmfProblem, NmfState,
-    Result, Solver,
+    normalize_w_to_simplex, Block, Constraint, Data, IterInfo, Loss, LossWorkspace, NmfError, NmfFloat, NmfProblem,
+    NmfState, Result, Solver,
 };
 
 /// How the updates guard against division by zero and zero-power singularities.
@@ -116,25 +116,44 @@ impl<F: NmfFloat> Mu<F> {
     }
 }
 
-/// `factor ⊙ (neg ⊘ pos)^γ`, with the denominator guarded as `epsilon` says and an optional
-/// post-step clean-up.
-#[allow(clippy::too_many_arguments)]
-fn apply_ratio<F: NmfFloat>(
-    mut factor: MatMut<'_, F>,
-    neg: MatRef<'_, F>,
-    pos: MatRef<'_, F>,
+/// The knobs shared by both half-steps of one iteration.
+struct StepRule<F> {
     gamma: F,
     epsilon: Epsilon,
+    y_floor: F,
+    floor: F,
+}
+
+/// One multiplicative half-step on `block`: `F ← F ⊙ (neg ⊘ (pos + ∇pen))^γ`, with the
+/// denominator guarded as the ε convention says, entries below `zero_below` set to 0 and
+/// everything raised to the floor. `zero_sum_to_one` is sklearn's KL W-step rule for zero
+/// row sums of H.
+#[allow(clippy::too_many_arguments)]
+fn half_step<F: NmfFloat, L: Loss<F>, C: Constraint<F>>(
+    block: Block,
+    loss: &L,
+    data: &Data<F>,
+    penalty: &C,
+    state: &mut NmfState<F>,
+    (neg, pos): (&mut Mat<F>, &mut Mat<F>),
+    lws: &mut LossWorkspace<F>,
+    rule: &StepRule<F>,
     zero_sum_to_one: bool,
     zero_below: F,
-    floor: F,
 ) {
+    let (w, h) = (state.w.as_ref(), state.h.as_ref());
+    loss.grad_parts(block, data, w, h, rule.y_floor, neg.as_mut(), pos.as_mut(), lws);
+    let factor = match block {
+        Block::W => &mut state.w,
+        Block::H => &mut state.h,
+    };
+    penalty.add_grad(factor.as_ref(), pos.as_mut());
     let den_floor = F::min_positive_value();
     let f32_eps = F::lit(f32::EPSILON as f64);
     for j in 0..factor.ncols() {
         for i in 0..factor.nrows() {
             let mut d = pos[(i, j)];
-            match epsilon {
+            match rule.epsilon {
                 Epsilon::Safe => d = d.max(den_floor),
                 Epsilon::Sklearn => {
                     if d == F::zero() {
@@ -143,14 +162,14 @@ fn apply_ratio<F: NmfFloat>(
                 }
             }
             let mut r = neg[(i, j)] / d;
-            if gamma != F::one() {
-                r = r.powf(gamma);
+            if rule.gamma != F::one() {
+                r = r.powf(rule.gamma);
             }
             let mut v = factor[(i, j)] * r;
             if v < zero_below {
                 v = F::zero();
             }
-            factor[(i, j)] = v.max(floor);
+            factor[(i, j)] = v.max(rule.floor);
         }
     }
 }
@@ -192,66 +211,49 @@ where
     }
 
     fn next_iter(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<IterInfo<F>> {
-        let y_floor = self.y_floor();
-        let (epsilon, floor) = (self.epsilon, self.floor);
+        let rule = StepRule {
+            gamma: mu_exponent(problem.loss().beta()),
+            epsilon: self.epsilon,
+            y_floor: self.y_floor(),
+            floor: self.floor,
+        };
         let ws = self
             .ws
             .as_mut()
             .ok_or_else(|| NmfError::Unsupported("Mu::next_iter called before init".into()))?;
-        let loss = problem.loss();
+        let (loss, data) = (problem.loss(), problem.data());
         let beta = loss.beta();
-        let gamma = mu_exponent(beta);
+        let sk = rule.epsilon == Epsilon::Sklearn;
         let f64_eps = F::lit(f64::EPSILON);
-        let sk = epsilon == Epsilon::Sklearn;
         let zero_h = if sk && beta < F::one() { f64_eps } else { F::zero() };
         let zero_w = if sk && beta <= F::one() { f64_eps } else { F::zero() };
-        let data = problem.data();
-
-        loss.grad_parts(
+        let kl_sums = beta == F::one() && data.mask().is_none();
+        let h_bufs = (&mut ws.neg_h, &mut ws.pos_h);
+        half_step(
             Block::H,
+            loss,
             data,
-            state.w.as_ref(),
-            state.h.as_ref(),
-            y_floor,
-            ws.neg_h.as_mut(),
-            ws.pos_h.as_mut(),
+            problem.penalty_h(),
+            state,
+            h_bufs,
             &mut ws.loss,
-        );
-        problem.penalty_h().add_grad(state.h.as_ref(), ws.pos_h.as_mut());
-        apply_ratio(
-            state.h.as_mut(),
-            ws.neg_h.as_ref(),
-            ws.pos_h.as_ref(),
-            gamma,
-            epsilon,
+            &rule,
             false,
             zero_h,
-            floor,
         );
-
-        loss.grad_parts(
+        let w_bufs = (&mut ws.neg_w, &mut ws.pos_w);
+        half_step(
             Block::W,
+            loss,
             data,
-            state.w.as_ref(),
-            state.h.as_ref(),
-            y_floor,
-            ws.neg_w.as_mut(),
-            ws.pos_w.as_mut(),
+            problem.penalty_w(),
+            state,
+            w_bufs,
             &mut ws.loss,
-        );
-        problem.penalty_w().add_grad(state.w.as_ref(), ws.pos_w.as_mut());
-        let kl_sums = beta == F::one() && data.mask().is_none();
-        apply_ratio(
-            state.w.as_mut(),
-            ws.neg_w.as_ref(),
-            ws.pos_w.as_ref(),
-            gamma,
-            epsilon,
+            &rule,
             kl_sums,
             zero_w,
-            floor,
         );
-
         if self.simplex_w {
             normalize_w_to_simplex(state.w.as_mut(), state.h.as_mut());
         }

@@ -22,6 +22,12 @@ pub trait Constraint<F: NmfFloat>: Clone + Debug + Send + Sync + 'static {
     fn is_plain(&self) -> bool {
         false
     }
+    /// `(l1, l2)` when this constraint is an elastic net `l1·‖F‖₁ + ½·l2·‖F‖²` on F ≥ 0, which
+    /// block solvers fold into their normal equations (`l2` on the Gram diagonal, `l1`
+    /// subtracted from the right-hand side); `None` for anything else.
+    fn elastic_net(&self) -> Option<(F, F)> {
+        None
+    }
     /// Whether `factor` is feasible (≥ −tol everywhere).
     fn is_feasible(&self, factor: MatRef<'_, F>, tol: F) -> bool {
         (0..factor.ncols()).all(|j| factor.col(j).iter().all(|v| *v >= -tol))
@@ -86,6 +92,10 @@ impl<F: NmfFloat> ElasticNet<F> {
 impl<F: NmfFloat> Constraint<F> for ElasticNet<F> {
     fn is_plain(&self) -> bool {
         self.is_zero()
+    }
+
+    fn elastic_net(&self) -> Option<(F, F)> {
+        Some((self.l1, self.l2))
     }
 
     fn penalty(&self, factor: MatRef<'_, F>) -> F {

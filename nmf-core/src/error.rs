@@ -137,6 +137,16 @@ pub enum NmfError {
         /// Why.
         reason: String,
     },
+    /// A solver asked to minimise a loss it does not implement.
+    #[error("solver {solver} does not support the {loss} loss (supported: {supported})")]
+    UnsupportedLoss {
+        /// The solver.
+        solver: String,
+        /// The loss asked for.
+        loss: String,
+        /// What it supports.
+        supported: &'static str,
+    },
     /// The combination asked for is not supported (named, never a silent fallback).
     #[error("unsupported: {0}")]
     Unsupported(String),

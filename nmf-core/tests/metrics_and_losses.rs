@@ -250,3 +250,112 @@ fn randomized_svd_matches_exact_svd_when_the_sketch_spans_the_range() {
         );
     }
 }
+
+#[test]
+fn block_products_give_the_penalised_frobenius_gradient_and_impute_missing_entries() {
+    use nmf_core::{block_products, ElasticNet, GramWorkspace};
+    let (x, w, h) = random_problem(21, 13, 11, 3, 0.6);
+    let (l1, l2) = (0.3, 0.7);
+    let pen = ElasticNet::new(l1, l2).unwrap();
+    for data in [
+        Data::dense(x.clone()).unwrap(),
+        Data::sparse(CscMatrix::from_dense(x.as_ref())).unwrap(),
+    ] {
+        let mut gws = GramWorkspace::new(Par::Seq);
+        let mut lws = LossWorkspace::new(Par::Seq);
+        let (mut utm, mut utu) = (Mat::zeros(3, 11), Mat::zeros(3, 3));
+        block_products(
+            Block::H,
+            &data,
+            w.as_ref(),
+            h.as_ref(),
+            (l1, l2),
+            utm.as_mut(),
+            utu.as_mut(),
+            &mut gws,
+        );
+        let (mut neg, mut pos) = (Mat::zeros(3, 11), Mat::zeros(3, 11));
+        nmf_core::Frobenius.grad_parts(
+            Block::H,
+            &data,
+            w.as_ref(),
+            h.as_ref(),
+            0.0,
+            neg.as_mut(),
+            pos.as_mut(),
+            &mut lws,
+        );
+        nmf_core::Constraint::add_grad(&pen, h.as_ref(), pos.as_mut());
+        let g = &utu * &h - &utm;
+        for j in 0..11 {
+            for l in 0..3 {
+                assert!((g[(l, j)] - (pos[(l, j)] - neg[(l, j)])).abs() < 1e-10);
+            }
+        }
+        let (mut utm_w, mut utu_w) = (Mat::zeros(3, 13), Mat::zeros(3, 3));
+        block_products(
+            Block::W,
+            &data,
+            w.as_ref(),
+            h.as_ref(),
+            (0.0, 0.0),
+            utm_w.as_mut(),
+            utu_w.as_mut(),
+            &mut gws,
+        );
+        let (mut neg_w, mut pos_w) = (Mat::zeros(13, 3), Mat::zeros(13, 3));
+        nmf_core::Frobenius.grad_parts(
+            Block::W,
+            &data,
+            w.as_ref(),
+            h.as_ref(),
+            0.0,
+            neg_w.as_mut(),
+            pos_w.as_mut(),
+            &mut lws,
+        );
+        let gw = &utu_w * w.transpose() - &utm_w;
+        for i in 0..13 {
+            for l in 0..3 {
+                assert!((gw[(l, i)] - (pos_w[(i, l)] - neg_w[(i, l)])).abs() < 1e-10);
+            }
+        }
+    }
+    // With a mask, missing entries act as if they equalled (W H): the products equal those
+    // of X with W H written into its holes.
+    let mask = Mask::from_fn(13, 11, |i, j| (i + j) % 4 != 0);
+    let mut holes = x.clone();
+    holes[(0, 0)] = f64::NAN;
+    let masked = Data::dense_masked(holes, mask.clone()).unwrap();
+    let wh = &w * &h;
+    let filled = Mat::from_fn(
+        13,
+        11,
+        |i, j| if mask.is_observed(i, j) { x[(i, j)] } else { wh[(i, j)] },
+    );
+    let plain = Data::dense(filled).unwrap();
+    let mut gws = GramWorkspace::new(Par::Seq);
+    let (mut a, mut b) = (Mat::zeros(3, 11), Mat::zeros(3, 3));
+    let (mut c, mut d) = (Mat::zeros(3, 11), Mat::zeros(3, 3));
+    block_products(
+        Block::H,
+        &masked,
+        w.as_ref(),
+        h.as_ref(),
+        (0.0, 0.0),
+        a.as_mut(),
+        b.as_mut(),
+        &mut gws,
+    );
+    block_products(
+        Block::H,
+        &plain,
+        w.as_ref(),
+        h.as_ref(),
+        (0.0, 0.0),
+        c.as_mut(),
+        d.as_mut(),
+        &mut gws,
+    );
+    assert!((&a - &c).norm_max() < 1e-12 && (&b - &d).norm_max() < 1e-12);
+}

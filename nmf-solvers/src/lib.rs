@@ -23,6 +23,8 @@
 
 #![warn(missing_docs)]
 
+pub mod admm;
 pub mod mu;
 
+pub use admm::Admm;
 pub use mu::{Epsilon, Mu};

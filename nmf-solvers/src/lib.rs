@@ -24,5 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod mu;
+pub mod pgd;
 
 pub use mu::{Epsilon, Mu};
+pub use pgd::{Pgd, PgdAlt};

@@ -25,6 +25,8 @@
 
 pub mod admm;
 pub mod mu;
+pub mod pgd;
 
 pub use admm::Admm;
 pub use mu::{Epsilon, Mu};
+pub use pgd::{Pgd, PgdAlt};

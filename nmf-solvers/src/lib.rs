@@ -23,6 +23,10 @@
 
 #![warn(missing_docs)]
 
+pub mod cd;
+pub mod hals;
 pub mod mu;
 
+pub use cd::Cd;
+pub use hals::Hals;
 pub use mu::{Epsilon, Mu};

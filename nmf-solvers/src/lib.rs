@@ -24,9 +24,13 @@
 #![warn(missing_docs)]
 
 pub mod admm;
+pub mod cd;
+pub mod hals;
 pub mod mu;
 pub mod pgd;
 
 pub use admm::Admm;
+pub use cd::Cd;
+pub use hals::Hals;
 pub use mu::{Epsilon, Mu};
 pub use pgd::{Pgd, PgdAlt};

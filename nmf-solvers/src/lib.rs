@@ -26,3 +26,10 @@
 pub mod mu;
 
 pub use mu::{Epsilon, Mu};
+pub mod anls;
+pub mod nnls;
+pub mod transform;
+
+pub use anls::Anls;
+pub use nnls::{Bpp, BppInfo};
+pub use transform::transform;

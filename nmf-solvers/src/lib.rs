@@ -24,13 +24,19 @@
 #![warn(missing_docs)]
 
 pub mod admm;
+pub mod anls;
 pub mod cd;
 pub mod hals;
 pub mod mu;
+pub mod nnls;
 pub mod pgd;
+pub mod transform;
 
 pub use admm::Admm;
+pub use anls::Anls;
 pub use cd::Cd;
 pub use hals::Hals;
 pub use mu::{Epsilon, Mu};
+pub use nnls::{Bpp, BppInfo};
 pub use pgd::{Pgd, PgdAlt};
+pub use transform::transform;

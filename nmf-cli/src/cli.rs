@@ -23,13 +23,66 @@ Files are read as stored: rows = features, columns = samples. --transpose reads 
 (the layout of most CSV tables and of cells x genes Matrix Market files)."
     )]
     Fit(FitArgs),
+    /// H for new samples with a fitted basis W held fixed (exact NNLS): writes H.tsv and summary.json.
+    #[command(
+        after_help = "Example:\n  nmf fit train.mtx --rank 5 --out fit && nmf transform new.mtx --basis fit/W.tsv --out new\n\n\
+The input must have the basis's features, in the same order (checked by name when both have names)."
+    )]
+    Transform(TransformArgs),
+}
+
+/// Arguments of `nmf transform`.
+#[derive(Debug, Clone, Args)]
+pub struct TransformArgs {
+    /// Input with the same features as the basis: .mtx[.gz], a 10x folder, .csv/.tsv[.gz] or .npy.
+    pub input: PathBuf,
+    /// The fitted basis, a W.tsv written by `nmf fit`.
+    #[arg(long)]
+    pub basis: PathBuf,
+    /// Output folder (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Read the file's rows as samples.
+    #[arg(long)]
+    pub transpose: bool,
+    /// Compute in single precision.
+    #[arg(long)]
+    pub f32: bool,
+    /// L1 penalty weight on H.
+    #[arg(long, default_value_t = 0.0)]
+    pub l1_h: f64,
+    /// L2 penalty weight on H.
+    #[arg(long, default_value_t = 0.0)]
+    pub l2_h: f64,
+    /// Threads for dense products (0 = all cores).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Feature names, one per line (or the first column of a CSV).
+    #[arg(long)]
+    pub feature_names: Option<PathBuf>,
+    /// Sample names, one per line (or the first column of a CSV).
+    #[arg(long)]
+    pub sample_names: Option<PathBuf>,
 }
 
 /// Solvers available to `fit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SolverChoice {
-    /// Multiplicative updates (Lee–Seung; β-divergence MU).
+    /// Multiplicative updates (Lee–Seung; β-divergence MU): any loss.
     Mu,
+    /// Projected gradient with Armijo backtracking on (W, H) jointly: Frobenius, KL.
+    Pgd,
+    /// Lin's alternating projected gradient: Frobenius.
+    #[value(name = "pgd-alt")]
+    PgdAlt,
+    /// AO-ADMM with warm-started scaled duals: Frobenius.
+    Admm,
+    /// Accelerated HALS (Gillis & Glineur): Frobenius.
+    Hals,
+    /// ANLS with block principal pivoting (Kim & Park): Frobenius.
+    Anls,
+    /// scikit-learn's coordinate descent (`solver='cd'`): Frobenius.
+    Cd,
 }
 
 /// Initialisations.

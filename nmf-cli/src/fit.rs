@@ -2,12 +2,14 @@
 
 use std::time::{Duration, Instant};
 
+use clap::ValueEnum;
 use nmf_core::faer::{Mat, Par};
 use nmf_core::metrics::kl_divergence;
 use nmf_core::{
     BetaDivergence, Data, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFit, NmfFloat, NmfParams, NmfValidParams,
 };
-use nmf_solvers::{Epsilon, Mu};
+use nmf_core::{NmfProblem, Solver};
+use nmf_solvers::{Admm, Anls, Cd, Epsilon, Hals, Mu, Pgd, PgdAlt};
 use serde_json::{json, Value};
 
 use crate::cli::{EpsilonChoice, FitArgs, InitChoice, LossChoice, MissingChoice, SolverChoice};
@@ -44,6 +46,11 @@ pub fn run(args: &FitArgs) -> Result<(), CliError> {
 }
 
 fn check_flags(args: &FitArgs) -> Result<(), CliError> {
+    if args.solver != SolverChoice::Mu && (args.simplex_w || args.epsilon != EpsilonChoice::Safe) {
+        return Err(CliError::Usage(
+            "--simplex-w and --epsilon apply to --solver mu only".into(),
+        ));
+    }
     if args.restarts == 0 {
         return Err(CliError::Usage("--restarts must be at least 1".into()));
     }
@@ -57,7 +64,8 @@ fn check_flags(args: &FitArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn cast_matrix<F: NmfFloat>(m: Matrix<f64>) -> Matrix<F> {
+/// Converts the f64 matrix read from disk into the working precision.
+pub fn cast_matrix<F: NmfFloat>(m: Matrix<f64>) -> Matrix<F> {
     match m {
         Matrix::Dense(d) => Matrix::Dense(Mat::from_fn(d.nrows(), d.ncols(), |i, j| F::lit(d[(i, j)]))),
         Matrix::Sparse(s) => Matrix::Sparse(s.cast()),
@@ -97,7 +105,7 @@ fn params<F: NmfFloat>(args: &FitArgs, seed: u64) -> Result<NmfValidParams<F>, C
         InitChoice::Nndsvda => Init::NndsvdA,
         InitChoice::Nndsvdar => Init::NndsvdAr,
     };
-    let mut p = NmfParams::new(args.rank)
+    let p = NmfParams::new(args.rank)
         .init(init)
         .seed(seed)
         .max_iter(args.max_iter)
@@ -108,21 +116,11 @@ fn params<F: NmfFloat>(args: &FitArgs, seed: u64) -> Result<NmfValidParams<F>, C
         .l2_w(F::lit(args.l2_w))
         .l1_h(F::lit(args.l1_h))
         .l2_h(F::lit(args.l2_h));
-    if let Some(t) = args.time_limit {
-        p = p.time_limit(Duration::from_secs_f64(t));
-    }
-    let mut rule = p.clone().check()?.stopping().clone();
-    rule.check_every = args.check_every;
-    Ok(p.stopping(rule).check()?)
-}
-
-fn solver<F: NmfFloat>(args: &FitArgs) -> Mu<F> {
-    match args.solver {
-        SolverChoice::Mu => Mu::new().simplex_w(args.simplex_w).epsilon(match args.epsilon {
-            EpsilonChoice::Safe => Epsilon::Safe,
-            EpsilonChoice::Sklearn => Epsilon::Sklearn,
-        }),
-    }
+    let p = match args.time_limit {
+        Some(t) => p.time_limit(Duration::from_secs_f64(t)),
+        None => p,
+    };
+    Ok(p.check_every(args.check_every).check()?)
 }
 
 fn fit_loss<F: NmfFloat, L: Loss<F>>(
@@ -133,6 +131,50 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
     samples: &[String],
     read_seconds: f64,
 ) -> Result<(), CliError> {
+    let names = (features, samples, read_seconds);
+    match args.solver {
+        SolverChoice::Mu => {
+            let epsilon = match args.epsilon {
+                EpsilonChoice::Safe => Epsilon::Safe,
+                EpsilonChoice::Sklearn => Epsilon::Sklearn,
+            };
+            run_restarts(
+                args,
+                data,
+                loss,
+                || Mu::new().simplex_w(args.simplex_w).epsilon(epsilon),
+                names,
+            )
+        }
+        SolverChoice::Pgd => run_restarts(args, data, loss, Pgd::new, names),
+        SolverChoice::PgdAlt => run_restarts(args, data, loss, PgdAlt::new, names),
+        SolverChoice::Admm => run_restarts(args, data, loss, Admm::new, names),
+        SolverChoice::Hals => run_restarts(args, data, loss, Hals::new, names),
+        SolverChoice::Anls => run_restarts(args, data, loss, Anls::new, names),
+        SolverChoice::Cd => run_restarts(args, data, loss, Cd::new, names),
+    }
+}
+
+/// The name written in summaries, as typed on the command line.
+fn solver_name(choice: SolverChoice) -> String {
+    choice
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+fn run_restarts<F, L, S>(
+    args: &FitArgs,
+    data: &Data<F>,
+    loss: L,
+    make_solver: impl Fn() -> S,
+    (features, samples, read_seconds): (&[String], &[String], f64),
+) -> Result<(), CliError>
+where
+    F: NmfFloat,
+    L: Loss<F>,
+    S: for<'a> Solver<F, NmfProblem<'a, F, L>>,
+{
     ensure_dir(&args.out)?;
     let start = Instant::now();
     let mut runs: Vec<(u64, NmfFit<F>)> = Vec::with_capacity(args.restarts);
@@ -145,7 +187,7 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
             "fit".into()
         };
         let mut bar = Progress::new(args.max_iter, &label, args.quiet);
-        let fit = p.fit_observed(data, loss.clone(), solver::<F>(args), Some(&mut bar));
+        let fit = p.fit_observed(data, loss.clone(), make_solver(), Some(&mut bar));
         bar.finish();
         runs.push((seed, fit?));
     }
@@ -225,7 +267,7 @@ fn summary<F: NmfFloat, L: Loss<F>>(
         .collect();
     let st = data.stats();
     json!({
-        "solver": "mu",
+        "solver": solver_name(args.solver),
         "loss": loss.name(),
         "rank": args.rank,
         "features": data.nrows(),

@@ -38,8 +38,9 @@ pub trait Constraint<F: NmfFloat>: Clone + Debug + Send + Sync + 'static {
 /// zero weights give plain non-negativity).
 ///
 /// The weights are raw: they multiply the penalty as written. scikit-learn's `alpha_W`,
-/// `alpha_H` and `l1_ratio` map onto them as `l1 = n·α·l1_ratio`, `l2 = n·α·(1 − l1_ratio)`,
-/// with n = samples for W and features for H in our orientation.
+/// `alpha_H` and `l1_ratio` map onto them through the orientation swap (sklearn's W is our
+/// Hᵀ): on H, `l1 = m·alpha_W·l1_ratio` and `l2 = m·alpha_W·(1 − l1_ratio)`; on W,
+/// `l1 = n·alpha_H·l1_ratio` and `l2 = n·alpha_H·(1 − l1_ratio)` (m features, n samples).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ElasticNet<F> {
     l1: F,

@@ -26,7 +26,9 @@ use crate::NmfFloat;
 pub struct GramWorkspace<F> {
     par: Par,
     filled: Option<Matrix<F>>,
-    tmp: Mat<F>,
+    // One product buffer per block (n×k for H, m×k for W), so alternating blocks reuse them.
+    tmp_h: Mat<F>,
+    tmp_w: Mat<F>,
 }
 
 impl<F: NmfFloat> GramWorkspace<F> {
@@ -35,7 +37,8 @@ impl<F: NmfFloat> GramWorkspace<F> {
         Self {
             par,
             filled: None,
-            tmp: Mat::new(),
+            tmp_h: Mat::new(),
+            tmp_w: Mat::new(),
         }
     }
     /// The parallelism of the products.
@@ -93,7 +96,12 @@ pub fn block_products<F: NmfFloat>(
     let par = ws.par;
     let cols = if block == Block::H { n } else { m };
     assert!(utm.nrows() == k && utm.ncols() == cols && utu.nrows() == k && utu.ncols() == k);
-    let mut tmp = std::mem::replace(&mut ws.tmp, Mat::new());
+    let slot = if block == Block::H {
+        &mut ws.tmp_h
+    } else {
+        &mut ws.tmp_w
+    };
+    let mut tmp = std::mem::replace(slot, Mat::new());
     ensure(&mut tmp, cols, k);
     let x = effective_x(data, w, h, ws);
     match block {
@@ -109,7 +117,11 @@ pub fn block_products<F: NmfFloat>(
             linalg::gemm(utu.rb_mut(), Accum::Replace, h, h.transpose(), F::one(), par);
         }
     }
-    ws.tmp = tmp;
+    if block == Block::H {
+        ws.tmp_h = tmp;
+    } else {
+        ws.tmp_w = tmp;
+    }
     if l1 != F::zero() {
         for j in 0..cols {
             for v in utm.rb_mut().col_mut(j).iter_mut() {

@@ -81,6 +81,16 @@ impl<F: NmfFloat> NmfParams<F> {
         self.0.stopping.tol = tol;
         self
     }
+    /// Iterations between convergence checks.
+    pub fn check_every(mut self, n: usize) -> Self {
+        self.0.stopping.check_every = n;
+        self
+    }
+    /// Iterations between history rows (1 = every iteration).
+    pub fn record_every(mut self, n: usize) -> Self {
+        self.0.stopping.record_every = n;
+        self
+    }
     /// Relative KKT residual tolerance (0 disables).
     pub fn kkt_tol(mut self, tol: F) -> Self {
         self.0.stopping.kkt_tol = tol;

@@ -6,6 +6,17 @@
 //! | solver | losses | notes |
 //! |---|---|---|
 //! | [`Mu`] | any β-divergence (Frobenius, KL/Poisson, Itakura–Saito, …) | monotone; sklearn-exact ε option; Poisson simplex form |
+//! | [`Pgd`] | Frobenius, KL/Poisson | projected gradient on (W, H) jointly, Armijo search (Lin 2007 §4); monotone |
+//! | [`PgdAlt`] | Frobenius | Lin's alternating projected gradient (ANLS with PG subproblems); monotone |
+//! | [`Admm`] | Frobenius | AO-ADMM (Huang, Sidiropoulos & Liavas 2016), warm-started scaled duals; exact zeros |
+//! | [`Hals`] | Frobenius | accelerated HALS (Gillis & Glineur 2012), inner sweeps while they pay; monotone |
+//! | [`Anls`] | Frobenius | ANLS with block principal pivoting (Kim & Park 2011), exact block solves; monotone |
+//! | [`Cd`] | Frobenius | scikit-learn's `solver='cd'`, same iterates and violation stop; monotone |
+//!
+//! Every solver honours elastic-net penalties and observation masks (Frobenius block solvers
+//! through the shared Gram products, which impute missing entries as an MM step), and asking a
+//! solver for a loss it does not implement is an [`nmf_core::NmfError::UnsupportedLoss`].
+//! [`transform`] computes H for new samples with W fixed, exactly ([`Bpp`] NNLS).
 //!
 //! ```
 //! use nmf_core::{faer::Mat, Data, Init, KullbackLeibler, NmfParams};
@@ -30,6 +41,7 @@ pub mod hals;
 pub mod mu;
 pub mod nnls;
 pub mod pgd;
+pub mod pgd_alt;
 pub mod transform;
 
 pub use admm::Admm;
@@ -38,5 +50,6 @@ pub use cd::Cd;
 pub use hals::Hals;
 pub use mu::{Epsilon, Mu};
 pub use nnls::{Bpp, BppInfo};
-pub use pgd::{Pgd, PgdAlt};
+pub use pgd::Pgd;
+pub use pgd_alt::PgdAlt;
 pub use transform::transform;

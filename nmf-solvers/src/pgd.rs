@@ -59,10 +59,6 @@
 //! assert!(fit.evaluation.relative_error < 0.2);
 //! ```
 
-#[path = "pgd_alt.rs"]
-pub mod alt;
-pub use alt::PgdAlt;
-
 use faer::{Accum, Mat, MatMut, MatRef};
 use nmf_core::{
     linalg, Block, Constraint, Data, IterInfo, Loss, LossWorkspace, Matrix, NmfError, NmfFloat, NmfParamsError,

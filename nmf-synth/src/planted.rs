@@ -1,4 +1,6 @@
-//! The Poisson planted-module simulator.
+//! The planted-module simulator: Poisson or negative-binomial counts from sparse modules.
+
+use std::ops::Range;
 
 use faer::Mat;
 use nmf_core::{CscMatrix, Data, NmfError, NmfFloat};
@@ -37,6 +39,10 @@ pub enum Usage {
 }
 
 /// What to simulate. Build with [`PlantedSpec::new`] and the setters.
+///
+/// Module `l` sits on the features [`PlantedSpec::module_features`]`(l)`: a block of
+/// `⌊module_fraction·features⌋` consecutive features that shares its last
+/// `⌊overlap·block⌋` features with module `l + 1` (disjoint blocks for `overlap = 0`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlantedSpec {
     /// Features (m).
@@ -45,7 +51,7 @@ pub struct PlantedSpec {
     pub samples: usize,
     /// Planted modules (K).
     pub modules: usize,
-    /// Fraction of the features that carry each module (disjoint blocks).
+    /// Fraction of the features that carry each module.
     pub module_fraction: f64,
     /// Expected counts per sample (the lognormal's median).
     pub depth: f64,
@@ -55,12 +61,24 @@ pub struct PlantedSpec {
     pub usage: Usage,
     /// Weight of a uniform background profile mixed into every module (0 = none).
     pub background: f64,
+    /// Negative-binomial dispersion φ (0 = Poisson): each count is Poisson with a rate drawn
+    /// from Gamma(shape 1/φ, scale φλ), so its variance is `λ + φλ²`.
+    pub dispersion: f64,
+    /// Fraction in [0, 1) of each module's features shared with the next module.
+    pub overlap: f64,
+}
+
+/// The feature layout of validated modules: block length and stride.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    pub(crate) per: usize,
+    pub(crate) step: usize,
 }
 
 impl PlantedSpec {
     /// `features × samples` counts from `modules` modules; defaults: each module on
-    /// `1/(modules+2)` of the features, depth 1000, σ 0.3, dominant usage `0.8 + 0.2/K`, no
-    /// background (the easy regime of SPEC §7.3).
+    /// `1/(modules+2)` of the features, disjoint, depth 1000, σ 0.3, dominant usage
+    /// `0.8 + 0.2/K`, no background, Poisson counts (the easy regime of SPEC §7.3).
     pub fn new(features: usize, samples: usize, modules: usize) -> Self {
         Self {
             features,
@@ -71,6 +89,8 @@ impl PlantedSpec {
             library_sigma: 0.3,
             usage: Usage::Dominant(0.8 + 0.2 / modules.max(1) as f64),
             background: 0.0,
+            dispersion: 0.0,
+            overlap: 0.0,
         }
     }
     /// Expected counts per sample.
@@ -98,8 +118,36 @@ impl PlantedSpec {
         self.library_sigma = s;
         self
     }
+    /// Negative-binomial dispersion φ (0 = Poisson).
+    pub fn dispersion(mut self, phi: f64) -> Self {
+        self.dispersion = phi;
+        self
+    }
+    /// Fraction of each module's features shared with the next module.
+    pub fn overlap(mut self, f: f64) -> Self {
+        self.overlap = f;
+        self
+    }
 
-    fn check(&self) -> Result<usize, SynthError> {
+    fn layout(&self) -> Layout {
+        let per = (self.module_fraction * self.features as f64).floor().max(0.0) as usize;
+        let shared = (self.overlap.clamp(0.0, 1.0) * per as f64).floor() as usize;
+        Layout {
+            per,
+            step: per.saturating_sub(shared),
+        }
+    }
+
+    /// The features carrying module `l` (for a spec that [`simulate`] accepts): `per`
+    /// consecutive features starting at `l·(per − shared)`, with
+    /// `per = ⌊module_fraction·features⌋` and `shared = ⌊overlap·per⌋` features in common with
+    /// module `l + 1`.
+    pub fn module_features(&self, l: usize) -> Range<usize> {
+        let Layout { per, step } = self.layout();
+        l * step..l * step + per
+    }
+
+    pub(crate) fn check(&self) -> Result<Layout, SynthError> {
         let bad = |name, value: f64, expected| Err(SynthError::BadParam { name, value, expected });
         if self.modules == 0 {
             return bad("modules", 0.0, "at least 1");
@@ -107,12 +155,12 @@ impl PlantedSpec {
         if self.features == 0 || self.samples == 0 {
             return bad("features/samples", 0.0, "at least 1 each");
         }
-        let per = (self.module_fraction * self.features as f64).floor() as usize;
-        if self.module_fraction.is_nan()
-            || self.module_fraction <= 0.0
-            || per == 0
-            || per * self.modules > self.features
-        {
+        if !(0.0..1.0).contains(&self.overlap) {
+            return bad("overlap", self.overlap, "in [0, 1)");
+        }
+        let layout = self.layout();
+        let span = layout.per + (self.modules - 1) * layout.step;
+        if self.module_fraction.is_nan() || self.module_fraction <= 0.0 || layout.per == 0 || span > self.features {
             return bad(
                 "module_fraction",
                 self.module_fraction,
@@ -128,10 +176,13 @@ impl PlantedSpec {
         if !(0.0..1.0).contains(&self.background) {
             return bad("background", self.background, "in [0, 1)");
         }
+        if !(self.dispersion >= 0.0 && self.dispersion.is_finite()) {
+            return bad("dispersion", self.dispersion, "finite and >= 0 (0 = Poisson)");
+        }
         match self.usage {
             Usage::Dirichlet(a) if !(a > 0.0 && a.is_finite()) => bad("dirichlet alpha", a, "positive"),
             Usage::Dominant(w) if !(0.0..=1.0).contains(&w) => bad("dominant weight", w, "in [0, 1]"),
-            _ => Ok(per),
+            _ => Ok(layout),
         }
     }
 }
@@ -168,72 +219,83 @@ impl<F: NmfFloat> Planted<F> {
     }
 }
 
-/// Draws a planted data set; the same `seed` gives the same output on every run.
-///
-/// # Errors
-/// [`SynthError::BadParam`] for parameters out of range.
-pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>, SynthError> {
-    let per = spec.check()?;
-    let (m, n, k) = (spec.features, spec.samples, spec.modules);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// Module profiles (m×K, column-major), each a probability vector on its block of features,
+/// with gamma(2, 1) weights, mixed with the uniform background.
+pub(crate) fn draw_modules<R: Rng>(spec: &PlantedSpec, layout: Layout, rng: &mut R) -> Vec<f64> {
+    let (m, k) = (spec.features, spec.modules);
     let shape2 = Gamma::new(2.0, 1.0).expect("valid gamma");
-
-    // Modules: disjoint blocks of features with gamma-distributed weights, plus background.
     let mut w = vec![0.0f64; m * k];
     for l in 0..k {
         let col = &mut w[l * m..(l + 1) * m];
-        for v in &mut col[l * per..(l + 1) * per] {
-            *v = shape2.sample(&mut rng);
+        let start = l * layout.step;
+        for v in &mut col[start..start + layout.per] {
+            *v = shape2.sample(rng);
         }
         let s: f64 = col.iter().sum();
         for v in col.iter_mut() {
             *v = (1.0 - spec.background) * *v / s + spec.background / m as f64;
         }
     }
+    w
+}
 
-    // Usages and library sizes.
-    let lib = LogNormal::new(spec.depth.ln(), spec.library_sigma).expect("validated sigma");
-    let mut h = vec![0.0f64; k * n];
-    let mut labels = Vec::with_capacity(n);
-    let mut libs = Vec::with_capacity(n);
-    for j in 0..n {
-        let p = &mut h[j * k..(j + 1) * k];
-        match spec.usage {
-            Usage::Dirichlet(alpha) => {
-                let g = Gamma::new(alpha, 1.0).expect("validated alpha");
-                for v in p.iter_mut() {
-                    *v = g.sample(&mut rng);
-                }
-                let s: f64 = p.iter().sum();
-                if s > 0.0 {
-                    p.iter_mut().for_each(|v| *v /= s);
-                } else {
-                    // Every gamma draw underflowed (tiny α): one module takes all.
-                    p[rng.random_range(0..k)] = 1.0;
-                }
+/// Fills `p` with one sample's proportions (summing to 1).
+pub(crate) fn draw_proportions<R: Rng>(usage: Usage, p: &mut [f64], rng: &mut R) {
+    let k = p.len();
+    match usage {
+        Usage::Dirichlet(alpha) => {
+            let g = Gamma::new(alpha, 1.0).expect("validated alpha");
+            for v in p.iter_mut() {
+                *v = g.sample(rng);
             }
-            Usage::Dominant(wt) => {
-                let rest = if k > 1 { (1.0 - wt) / (k - 1) as f64 } else { 0.0 };
-                p.iter_mut().for_each(|v| *v = rest);
-                p[rng.random_range(0..k)] = if k > 1 { wt } else { 1.0 };
+            let s: f64 = p.iter().sum();
+            if s > 0.0 {
+                p.iter_mut().for_each(|v| *v /= s);
+            } else {
+                // Every gamma draw underflowed (tiny α): one module takes all.
+                p[rng.random_range(0..k)] = 1.0;
             }
         }
-        let dominant = (0..k).fold(0, |b, l| if p[l] > p[b] { l } else { b });
-        labels.push(dominant);
-        let size = lib.sample(&mut rng);
-        libs.push(size);
-        p.iter_mut().for_each(|v| *v *= size);
+        Usage::Dominant(wt) => {
+            let rest = if k > 1 { (1.0 - wt) / (k - 1) as f64 } else { 0.0 };
+            p.iter_mut().for_each(|v| *v = rest);
+            p[rng.random_range(0..k)] = if k > 1 { wt } else { 1.0 };
+        }
     }
+}
 
-    // Counts, column by column, straight into CSC.
+/// The index of the largest entry (the first on ties).
+pub(crate) fn argmax(p: &[f64]) -> usize {
+    (0..p.len()).fold(0, |b, l| if p[l] > p[b] { l } else { b })
+}
+
+/// Counts `X[i, j] ~ Poisson(λ_ij)` (φ = 0) or negative binomial via gamma–Poisson (φ > 0),
+/// `λ = W·H`, with `w` m×k and `h` k×n column-major; written straight into CSC.
+pub(crate) fn draw_counts<F: NmfFloat, R: Rng>(
+    (m, n, k): (usize, usize, usize),
+    w: &[f64],
+    h: &[f64],
+    dispersion: f64,
+    rng: &mut R,
+) -> Result<CscMatrix<F>, SynthError> {
     let mut col_ptr = vec![0usize];
     let mut row_idx = Vec::new();
     let mut values = Vec::new();
     for j in 0..n {
         for i in 0..m {
-            let rate: f64 = (0..k).map(|l| w[l * m + i] * h[j * k + l]).sum();
-            if rate > 0.0 {
-                let c: f64 = Poisson::new(rate).expect("positive finite rate").sample(&mut rng);
+            let mean: f64 = (0..k).map(|l| w[l * m + i] * h[j * k + l]).sum();
+            if mean <= 0.0 {
+                continue;
+            }
+            let rate = if dispersion > 0.0 {
+                Gamma::new(1.0 / dispersion, dispersion * mean)
+                    .expect("positive finite shape and scale")
+                    .sample(rng)
+            } else {
+                mean
+            };
+            if rate > 0.0 && rate.is_finite() {
+                let c: f64 = Poisson::new(rate).expect("positive finite rate").sample(rng);
                 if c > 0.0 {
                     row_idx.push(i);
                     values.push(F::lit(c));
@@ -242,7 +304,39 @@ pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>
         }
         col_ptr.push(row_idx.len());
     }
-    let x = CscMatrix::try_from_parts(m, n, col_ptr, row_idx, values)?;
+    Ok(CscMatrix::try_from_parts(m, n, col_ptr, row_idx, values)?)
+}
+
+/// Draws a planted data set; the same `seed` gives the same output on every run.
+///
+/// The model: modules `W_true` (m×K, columns summing to 1, see [`PlantedSpec`]); per-sample
+/// proportions from [`Usage`]; library sizes `LogNormal(ln depth, σ)`; `H_true[:, j]` =
+/// proportions × library size; counts Poisson(`W_true·H_true`), or negative binomial with
+/// dispersion φ (mean λ, variance `λ + φλ²`).
+///
+/// # Errors
+/// [`SynthError::BadParam`] for parameters out of range.
+pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>, SynthError> {
+    let layout = spec.check()?;
+    let (m, n, k) = (spec.features, spec.samples, spec.modules);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let w = draw_modules(spec, layout, &mut rng);
+
+    // Usages and library sizes.
+    let lib = LogNormal::new(spec.depth.ln(), spec.library_sigma).expect("validated sigma");
+    let mut h = vec![0.0f64; k * n];
+    let mut labels = Vec::with_capacity(n);
+    let mut libs = Vec::with_capacity(n);
+    for j in 0..n {
+        let p = &mut h[j * k..(j + 1) * k];
+        draw_proportions(spec.usage, p, &mut rng);
+        labels.push(argmax(p));
+        let size = lib.sample(&mut rng);
+        libs.push(size);
+        p.iter_mut().for_each(|v| *v *= size);
+    }
+
+    let x = draw_counts((m, n, k), &w, &h, spec.dispersion, &mut rng)?;
     Ok(Planted {
         x,
         w_true: Mat::from_fn(m, k, |i, l| F::lit(w[l * m + i])),

@@ -29,6 +29,66 @@ Files are read as stored: rows = features, columns = samples. --transpose reads 
 The input must have the basis's features, in the same order (checked by name when both have names)."
     )]
     Transform(TransformArgs),
+    /// Simulate counts from planted modules, with the truth: writes X.mtx, W_true.tsv, H_true.tsv,
+    /// labels.tsv and summary.json (and Y.mtx, H_background_true.tsv, enriched.tsv for a pair).
+    #[command(
+        after_help = "Examples:\n  nmf simulate --features 500 --samples 300 --modules 5 --depth 1000 --out sim\n  \
+nmf fit sim/X.mtx --rank 5 --loss kl --out sim/fit\n  \
+nmf simulate --features 600 --samples 200 --modules 4 --background-samples 200 --enriched 1 --dispersion 0.1 --out pair\n\n\
+X.mtx is features x samples (integer Matrix Market), read by `nmf fit` as stored. Each module is a probability\n\
+vector on --module-fraction of the features (default 1/(K+2)); neighbouring modules share --overlap of them.\n\
+Counts are Poisson(W_true H_true), or negative binomial (variance mean + PHI mean^2) with --dispersion PHI.\n\
+With --background-samples and --enriched, the last KE modules are target-enriched: half of the target samples\n\
+(X) carry one of them on half of their library; the background (Y) never uses them."
+    )]
+    Simulate(SimulateArgs),
+}
+
+/// Arguments of `nmf simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Features (rows of X).
+    #[arg(long)]
+    pub features: usize,
+    /// Samples (columns of X; the target samples of a pair).
+    #[arg(long)]
+    pub samples: usize,
+    /// Planted modules K (shared and enriched together).
+    #[arg(long)]
+    pub modules: usize,
+    /// Output folder (created if missing).
+    #[arg(long, short = 'o')]
+    pub out: PathBuf,
+    /// Expected counts per sample (median of the lognormal library sizes).
+    #[arg(long, default_value_t = 1000.0, allow_negative_numbers = true)]
+    pub depth: f64,
+    /// Fraction in [0, 1) of each module's features shared with the next module.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub overlap: f64,
+    /// Negative-binomial dispersion PHI (0 = Poisson).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub dispersion: f64,
+    /// Background samples: also simulate a background Y.mtx over the same features.
+    #[arg(long, requires = "enriched")]
+    pub background_samples: Option<usize>,
+    /// Target-enriched modules (the last KE of --modules; at most K - 1).
+    #[arg(long, requires = "background_samples")]
+    pub enriched: Option<usize>,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fraction of the features that carry each module (default 1/(K+2)).
+    #[arg(long, allow_negative_numbers = true)]
+    pub module_fraction: Option<f64>,
+    /// Dirichlet(A) mixed usages instead of one dominant module per sample (0.8 + 0.2/K).
+    #[arg(long, allow_negative_numbers = true)]
+    pub dirichlet: Option<f64>,
+    /// σ of the log library sizes.
+    #[arg(long, default_value_t = 0.3, allow_negative_numbers = true)]
+    pub library_sigma: f64,
+    /// No message on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// Arguments of `nmf transform`.

@@ -1,7 +1,7 @@
 //! The `nmf` command line, as a library so that its pieces are tested directly.
 //!
 //! The binary's contract (subcommands, flags, output files, exit codes) is in
-//! `shared/design/CONTRACT.md`; this crate implements `nmf fit` and `nmf transform`.
+//! `shared/design/CONTRACT.md`; this crate implements `nmf fit`, `nmf transform` and `nmf simulate`.
 
 pub mod cli;
 pub mod error;
@@ -9,6 +9,7 @@ pub mod fit;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod simulate;
 pub mod transform;
 
 pub use error::CliError;

@@ -68,6 +68,9 @@ pub struct SimulateArgs {
     /// Negative-binomial dispersion PHI (0 = Poisson).
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub dispersion: f64,
+    /// Share in [0, 1) of each library drawn from an unmodelled background profile (not in W_true).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub unmodelled: f64,
     /// Background samples: also simulate a background Y.mtx over the same features.
     #[arg(long, requires = "enriched")]
     pub background_samples: Option<usize>,

@@ -30,6 +30,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         "module_features": spec.module_features(0).len(),
         "overlap": args.overlap,
         "dispersion": args.dispersion,
+        "unmodelled": args.unmodelled,
         "count_model": if args.dispersion > 0.0 { "negative_binomial" } else { "poisson" },
         "usage": match spec.usage {
             Usage::Dirichlet(a) => json!({"dirichlet": a}),
@@ -124,6 +125,7 @@ fn planted_spec(args: &SimulateArgs) -> PlantedSpec {
         .depth(args.depth)
         .overlap(args.overlap)
         .dispersion(args.dispersion)
+        .unmodelled(args.unmodelled)
         .library_sigma(args.library_sigma);
     if let Some(f) = args.module_fraction {
         spec = spec.module_fraction(f);

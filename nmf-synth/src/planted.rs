@@ -66,6 +66,10 @@ pub struct PlantedSpec {
     pub dispersion: f64,
     /// Fraction in [0, 1) of each module's features shared with the next module.
     pub overlap: f64,
+    /// Share in [0, 1) of every sample's library drawn from an unmodelled background profile
+    /// (gamma(2, 1) weights over all features) that is not one of the K modules and is not in
+    /// `W_true`: the hard regime of SPEC §7.3, where every learned module absorbs part of it.
+    pub unmodelled: f64,
 }
 
 /// The feature layout of validated modules: block length and stride.
@@ -91,7 +95,13 @@ impl PlantedSpec {
             background: 0.0,
             dispersion: 0.0,
             overlap: 0.0,
+            unmodelled: 0.0,
         }
+    }
+    /// Share of each library drawn from an unmodelled background profile.
+    pub fn unmodelled(mut self, share: f64) -> Self {
+        self.unmodelled = share;
+        self
     }
     /// Expected counts per sample.
     pub fn depth(mut self, depth: f64) -> Self {
@@ -173,6 +183,9 @@ impl PlantedSpec {
         if !(self.library_sigma >= 0.0 && self.library_sigma.is_finite()) {
             return bad("library_sigma", self.library_sigma, "finite and >= 0");
         }
+        if !(0.0..1.0).contains(&self.unmodelled) {
+            return bad("unmodelled", self.unmodelled, "in [0, 1)");
+        }
         if !(0.0..1.0).contains(&self.background) {
             return bad("background", self.background, "in [0, 1)");
         }
@@ -200,6 +213,9 @@ pub struct Planted<F> {
     pub labels: Vec<usize>,
     /// Library size (expected total count) of each sample.
     pub library_sizes: Vec<F>,
+    /// The unmodelled background profile (sums to 1), when `unmodelled > 0`: then
+    /// E[X] = W_true·H_true + profile·(unmodelled · library size)ᵀ.
+    pub unmodelled_profile: Option<Vec<F>>,
 }
 
 impl<F: NmfFloat> Planted<F> {
@@ -321,6 +337,14 @@ pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>
     let (m, n, k) = (spec.features, spec.samples, spec.modules);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let w = draw_modules(spec, layout, &mut rng);
+    // Drawn only when asked for, so the default stream is unchanged.
+    let profile: Option<Vec<f64>> = (spec.unmodelled > 0.0).then(|| {
+        let g = Gamma::new(2.0, 1.0).expect("valid gamma");
+        let raw: Vec<f64> = (0..m).map(|_| g.sample(&mut rng)).collect();
+        let total: f64 = raw.iter().sum();
+        raw.into_iter().map(|v| v / total).collect()
+    });
+    let module_share = 1.0 - spec.unmodelled;
 
     // Usages and library sizes.
     let lib = LogNormal::new(spec.depth.ln(), spec.library_sigma).expect("validated sigma");
@@ -333,15 +357,29 @@ pub fn simulate<F: NmfFloat>(spec: &PlantedSpec, seed: u64) -> Result<Planted<F>
         labels.push(argmax(p));
         let size = lib.sample(&mut rng);
         libs.push(size);
-        p.iter_mut().for_each(|v| *v *= size);
+        p.iter_mut().for_each(|v| *v *= size * module_share);
     }
 
-    let x = draw_counts((m, n, k), &w, &h, spec.dispersion, &mut rng)?;
+    let x = match &profile {
+        None => draw_counts((m, n, k), &w, &h, spec.dispersion, &mut rng)?,
+        Some(b) => {
+            // The profile is one more column of rates, with weight u·library in every sample.
+            let mut w_aug = w.clone();
+            w_aug.extend_from_slice(b);
+            let mut h_aug = Vec::with_capacity((k + 1) * n);
+            for j in 0..n {
+                h_aug.extend_from_slice(&h[j * k..(j + 1) * k]);
+                h_aug.push(spec.unmodelled * libs[j]);
+            }
+            draw_counts((m, n, k + 1), &w_aug, &h_aug, spec.dispersion, &mut rng)?
+        }
+    };
     Ok(Planted {
         x,
         w_true: Mat::from_fn(m, k, |i, l| F::lit(w[l * m + i])),
         h_true: Mat::from_fn(k, n, |l, j| F::lit(h[j * k + l])),
         labels,
         library_sizes: libs.into_iter().map(F::lit).collect(),
+        unmodelled_profile: profile.map(|b| b.into_iter().map(F::lit).collect()),
     })
 }

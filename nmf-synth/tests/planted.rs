@@ -68,3 +68,39 @@ fn bad_parameters_are_named() {
     bad(PlantedSpec::new(10, 10, 2).usage(Usage::Dirichlet(0.0)), "dirichlet");
     bad(PlantedSpec::new(10, 10, 2).library_sigma(f64::NAN), "library_sigma");
 }
+
+#[test]
+fn unmodelled_background_adds_mass_outside_the_modules() {
+    let base = PlantedSpec::new(300, 400, 4).depth(2000.0);
+    // The default stream is untouched by the new option.
+    let plain = simulate::<f64>(&base, 3).unwrap();
+    assert!(plain.unmodelled_profile.is_none());
+    assert_eq!(plain, simulate::<f64>(&base.clone().unmodelled(0.0), 3).unwrap());
+    let p = simulate::<f64>(&base.unmodelled(0.3), 3).unwrap();
+    let profile = p.unmodelled_profile.as_ref().unwrap();
+    assert!((profile.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    // The modules carry 70% of each library; the profile the rest, on every feature.
+    let mut module_mass = 0.0;
+    for j in 0..400 {
+        let s: f64 = (0..4).map(|l| p.h_true[(l, j)]).sum();
+        assert!((s - 0.7 * p.library_sizes[j]).abs() < 1e-9 * s);
+        module_mass += s;
+    }
+    let total: f64 = p.x.values().iter().sum();
+    let expected: f64 = p.library_sizes.iter().sum();
+    assert!(((total - expected) / expected).abs() < 0.01, "{total} vs {expected}");
+    assert!(module_mass < 0.72 * total);
+    // Features outside every module now carry counts.
+    let outside = 4 * (300 / 6)..300;
+    let t = &p.x;
+    let counts_outside: f64 = (0..400)
+        .flat_map(|j| (t.col_ptr()[j]..t.col_ptr()[j + 1]).map(move |q| (j, q)))
+        .filter(|&(_, q)| outside.contains(&t.row_idx()[q]))
+        .map(|(_, q)| t.values()[q])
+        .sum();
+    assert!(counts_outside > 0.05 * total, "{counts_outside}");
+    assert!(matches!(
+        simulate::<f64>(&PlantedSpec::new(30, 10, 2).unmodelled(1.0), 0),
+        Err(nmf_synth::SynthError::BadParam { name: "unmodelled", .. })
+    ));
+}

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
     let outcome = std::panic::catch_unwind(|| match cli.command {
         Command::Fit(args) => nmf_cli::fit::run(&args),
         Command::Transform(args) => nmf_cli::transform::run(&args),
+        Command::Compare(args) => nmf_cli::compare::run(&args),
     });
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -3,8 +3,8 @@
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
-use nmf_core::faer::{Mat, Par};
-use nmf_core::metrics::kl_divergence;
+use nmf_bench::summary::{finite, SummaryPieces};
+use nmf_core::faer::Mat;
 use nmf_core::{
     BetaDivergence, Data, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFit, NmfFloat, NmfParams, NmfValidParams,
 };
@@ -226,14 +226,6 @@ where
     Ok(())
 }
 
-fn finite(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn summary<F: NmfFloat, L: Loss<F>>(
     args: &FitArgs,
@@ -246,12 +238,6 @@ fn summary<F: NmfFloat, L: Loss<F>>(
     read_seconds: f64,
 ) -> Value {
     let fit = &runs[best].1;
-    let par = nmf_core::linalg::par_for_threads(args.threads);
-    let kl = kl_divergence(data, fit.state.w.as_ref(), fit.state.h.as_ref(), par).to_f64_lossy();
-    let threads = match par {
-        Par::Seq => 1,
-        p => p.degree(),
-    };
     let restarts: Vec<Value> = runs
         .iter()
         .map(|(s, f)| {
@@ -266,37 +252,39 @@ fn summary<F: NmfFloat, L: Loss<F>>(
         })
         .collect();
     let st = data.stats();
-    json!({
-        "solver": solver_name(args.solver),
-        "loss": loss.name(),
-        "rank": args.rank,
-        "features": data.nrows(),
-        "samples": data.ncols(),
-        "nnz": st.nnz,
-        "iterations": fit.iterations,
-        "seconds": seconds,
-        "converged": fit.converged(),
-        "stop_reason": fit.stop_reason.as_str(),
-        "objective": finite(fit.evaluation.objective.to_f64_lossy()),
-        "relative_error": finite(fit.evaluation.relative_error.to_f64_lossy()),
-        "kl_divergence": finite(kl),
-        "kkt_residual": finite(fit.kkt_residual.to_f64_lossy()),
-        "seed": seed,
-        "threads": threads,
-        "version": env!("CARGO_PKG_VERSION"),
-        "init": params_init_name(args),
-        "dtype": if args.f32 { "f32" } else { "f64" },
-        "input": args.input.display().to_string(),
-        "sparse": data.is_sparse(),
-        "observed_entries": st.observed,
-        "zero_rows": st.zero_rows,
-        "zero_columns": st.zero_cols,
-        "read_seconds": read_seconds,
-        "epsilon": match args.epsilon { EpsilonChoice::Safe => "safe", EpsilonChoice::Sklearn => "sklearn" },
-        "simplex_w": args.simplex_w,
-        "best_restart": best,
-        "restarts": restarts,
-    })
+    let mut s = nmf_bench::summary::summary(&SummaryPieces {
+        solver: &solver_name(args.solver),
+        loss: &loss.name(),
+        rank: args.rank,
+        data,
+        fit,
+        seconds,
+        seed,
+        par: nmf_core::linalg::par_for_threads(args.threads),
+    });
+    for (key, value) in [
+        ("init", json!(params_init_name(args))),
+        ("dtype", json!(if args.f32 { "f32" } else { "f64" })),
+        ("input", json!(args.input.display().to_string())),
+        ("sparse", json!(data.is_sparse())),
+        ("observed_entries", json!(st.observed)),
+        ("zero_rows", json!(st.zero_rows)),
+        ("zero_columns", json!(st.zero_cols)),
+        ("read_seconds", json!(read_seconds)),
+        (
+            "epsilon",
+            json!(match args.epsilon {
+                EpsilonChoice::Safe => "safe",
+                EpsilonChoice::Sklearn => "sklearn",
+            }),
+        ),
+        ("simplex_w", json!(args.simplex_w)),
+        ("best_restart", json!(best)),
+        ("restarts", Value::Array(restarts)),
+    ] {
+        s.insert(key.into(), value);
+    }
+    Value::Object(s)
 }
 
 fn params_init_name(args: &FitArgs) -> &'static str {

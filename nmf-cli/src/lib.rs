@@ -4,6 +4,7 @@
 //! `shared/design/CONTRACT.md`; this crate implements `nmf fit`, `nmf transform` and `nmf simulate`.
 
 pub mod cli;
+pub mod compare;
 pub mod error;
 pub mod fit;
 pub mod input;

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Fit(args) => nmf_cli::fit::run(&args),
         Command::Transform(args) => nmf_cli::transform::run(&args),
         Command::Simulate(args) => nmf_cli::simulate::run(&args),
+        Command::Compare(args) => nmf_cli::compare::run(&args),
     });
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,

@@ -16,7 +16,7 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Factorize a matrix: writes W.tsv, H.tsv, history.tsv and summary.json to --out.
+    /// Factorize a matrix: writes W.tsv, H.tsv, history.tsv, summary.json and convergence.svg to --out.
     #[command(
         after_help = "Example:\n  nmf fit data/pbmc_small/counts.mtx --transpose --rank 3 --loss kl --out out/pbmc_small\n\n\
 Files are read as stored: rows = features, columns = samples. --transpose reads rows as samples\n\

@@ -18,7 +18,7 @@ use crate::input::{read_input, Loaded, MissingPolicy, ReadOptions};
 use crate::output::{ensure_dir, factor_table, write_file};
 use crate::progress::Progress;
 
-/// Runs `nmf fit`.
+/// Runs `nmf fit`: writes W.tsv, H.tsv, history.tsv, summary.json and convergence.svg.
 ///
 /// # Errors
 /// Bad input or flags (exit 2), a failed fit (exit 1), an unwritable output folder (exit 2).
@@ -210,6 +210,18 @@ where
         &factor_table("sample", samples, fit.state.h.as_ref(), true),
     )?;
     write_file(&args.out, "history.tsv", &fit.history.to_tsv())?;
+    let curve: Vec<(f64, f64)> = fit
+        .history
+        .rows()
+        .iter()
+        .map(|r| (r.seconds, r.objective.to_f64_lossy()))
+        .filter(|(_, y)| *y > 0.0 && y.is_finite())
+        .collect();
+    let title = format!("nmf fit: {} loss, rank {}", loss.name(), args.rank);
+    let name = solver_name(args.solver);
+    let svg = nmf_bench::report::plot_curves(&title, &[(name.as_str(), curve)])
+        .map_err(|e| CliError::Nmf(nmf_core::NmfError::Unsupported(format!("drawing convergence.svg: {e}"))))?;
+    write_file(&args.out, "convergence.svg", &svg)?;
     let summary = summary(args, data, &loss, &runs, best, *seed, seconds, read_seconds);
     let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
     write_file(&args.out, "summary.json", &(text + "\n"))?;

@@ -72,6 +72,11 @@ fn fit_writes_every_contract_output() {
             assert!(x >= 0.0 && x.is_finite());
         }
     }
+    let svg = read(&out.join("convergence.svg"));
+    assert!(
+        svg.starts_with("<svg") && svg.contains("mu"),
+        "convergence.svg is not a labelled plot"
+    );
     let hist = read(&out.join("history.tsv"));
     assert_eq!(
         hist.lines().next().unwrap(),

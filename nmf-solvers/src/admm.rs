@@ -253,15 +253,6 @@ impl<F: NmfFloat> Admm<F> {
     }
 }
 
-/// The (l1, l2) of a penalty, or the error for a penalty that is not an elastic net.
-fn elastic_net<F: NmfFloat, C: Constraint<F>>(c: &C, which: &str) -> Result<(F, F)> {
-    c.elastic_net().ok_or_else(|| {
-        NmfError::Unsupported(format!(
-            "admm folds penalties into its normal equations and needs an elastic-net penalty on {which}, got {c:?}"
-        ))
-    })
-}
-
 /// Runs the inner ADMM on one block: `v` (k×c) is the non-negative variable (H or Wᵀ),
 /// warm-started, and `vars.utm`, `utu` hold F and G. Returns the last relative residuals.
 #[allow(clippy::too_many_arguments)]
@@ -364,15 +355,7 @@ where
     }
 
     fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
-        if problem.loss().beta() != F::lit(2.0) {
-            return Err(NmfError::UnsupportedLoss {
-                solver: "admm".into(),
-                loss: problem.loss().name(),
-                supported: "frobenius",
-            });
-        }
-        elastic_net(problem.penalty_w(), "W")?;
-        elastic_net(problem.penalty_h(), "H")?;
+        crate::block::frobenius_elastic_net("admm", problem)?;
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         let par = problem.par();
         self.ws = Some(Workspace {
@@ -396,8 +379,7 @@ where
             .as_mut()
             .ok_or_else(|| NmfError::Unsupported("Admm::next_iter called before init".into()))?;
         let data = problem.data();
-        let pen_h = elastic_net(problem.penalty_h(), "H")?;
-        let pen_w = elastic_net(problem.penalty_w(), "W")?;
+        let (pen_h, pen_w) = crate::block::frobenius_elastic_net("admm", problem)?;
 
         // H block: min_{H ≥ 0} ½⟨H, G H⟩ − ⟨F, H⟩ with G = WᵀW + l2, F = WᵀX − l1.
         block_products(

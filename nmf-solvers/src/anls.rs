@@ -88,15 +88,6 @@ impl<F: NmfFloat> Anls<F> {
     }
 }
 
-/// The elastic-net weights of a penalty, or a named refusal.
-pub(crate) fn elastic_net_of<F: NmfFloat, C: Constraint<F>>(c: &C, which: &str, solver: &str) -> Result<(F, F)> {
-    c.elastic_net().ok_or_else(|| {
-        NmfError::Unsupported(format!(
-            "solver {solver} folds penalties into its normal equations and supports elastic-net penalties only; the penalty on {which} is not one"
-        ))
-    })
-}
-
 impl<'a, F, L, CW, CH> Solver<F, NmfProblem<'a, F, L, CW, CH>> for Anls<F>
 where
     F: NmfFloat,
@@ -109,16 +100,7 @@ where
     }
 
     fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
-        let loss = problem.loss();
-        if loss.beta() != F::lit(2.0) {
-            return Err(NmfError::UnsupportedLoss {
-                solver: "anls".into(),
-                loss: loss.name(),
-                supported: "frobenius",
-            });
-        }
-        let pen_w = elastic_net_of(problem.penalty_w(), "W", "anls")?;
-        let pen_h = elastic_net_of(problem.penalty_h(), "H", "anls")?;
+        let (pen_h, pen_w) = crate::block::frobenius_elastic_net("anls", problem)?;
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         self.ws = Some(Workspace {
             gram: GramWorkspace::new(problem.par()),

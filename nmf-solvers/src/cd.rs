@@ -59,10 +59,12 @@
 
 use faer::Mat;
 use nmf_core::{
-    block_products, Block, Constraint, IterInfo, Loss, NmfError, NmfFloat, NmfProblem, NmfState, Result, Solver,
+    block_products, Block, Constraint, GramWorkspace, IterInfo, Loss, NmfError, NmfFloat, NmfProblem, NmfState, Result,
+    Solver,
 };
 
-use crate::hals::{frobenius_elastic_net, param_error, BlockGram};
+use crate::block::frobenius_elastic_net;
+use crate::hals::param_error;
 
 /// scikit-learn's coordinate descent. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -75,7 +77,7 @@ pub struct Cd<F: NmfFloat> {
 
 #[derive(Debug, Clone)]
 struct Workspace<F> {
-    gram: BlockGram<F>,
+    gram: GramWorkspace<F>,
     pen_h: (F, F),
     pen_w: (F, F),
     utm_h: Mat<F>,
@@ -200,7 +202,7 @@ where
         let par = problem.par();
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         self.ws = Some(Workspace {
-            gram: BlockGram::new(problem.data(), par),
+            gram: GramWorkspace::new(par),
             pen_h,
             pen_w,
             utm_h: Mat::zeros(k, n),
@@ -229,7 +231,7 @@ where
             ws.pen_h,
             ws.utm_h.as_mut(),
             ws.utu.as_mut(),
-            ws.gram.get(Block::H),
+            &mut ws.gram,
         );
         order(&mut ws.perm, shuffle.then_some(&mut ws.rng));
         let mut violation = cd_sweep(&mut state.h, &ws.utm_h, &ws.utu, &ws.perm);
@@ -241,7 +243,7 @@ where
             ws.pen_w,
             ws.utm_w.as_mut(),
             ws.utu.as_mut(),
-            ws.gram.get(Block::W),
+            &mut ws.gram,
         );
         order(&mut ws.perm, shuffle.then_some(&mut ws.rng));
         ws.wt.copy_from(state.w.transpose());

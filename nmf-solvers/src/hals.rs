@@ -58,8 +58,7 @@
 //! Per iteration: the products of [`block_products`] (O(K_X·k + (m+n)·k²), parallel as the
 //! problem's `par` says) plus O((ρ_H·n + ρ_W·m)·k²) for the sweeps (sequential). `next_iter`
 //! does not allocate: buffers are sized in `init`. With a mask, the imputed m×n copy of X is
-//! allocated on the first iteration and a k×max(m, n) product buffer is resized at each block
-//! (see `BlockGram` in the source).
+//! allocated on the first iteration.
 //!
 //! ## References
 //! Cichocki & Phan, "Fast local algorithms for large scale nonnegative matrix and tensor
@@ -98,7 +97,7 @@ pub struct Hals<F: NmfFloat> {
 
 #[derive(Debug, Clone)]
 struct Workspace<F> {
-    gram: BlockGram<F>,
+    gram: GramWorkspace<F>,
     pen_h: (F, F),
     pen_w: (F, F),
     utm_h: Mat<F>,
@@ -185,62 +184,6 @@ pub(crate) fn param_error<F: NmfFloat>(name: &'static str, value: F, expected: &
         expected,
     }
     .into()
-}
-
-/// Checks that the problem is Frobenius with elastic-net penalties and returns the penalty
-/// weights `((l1_h, l2_h), (l1_w, l2_w))`.
-pub(crate) fn frobenius_elastic_net<'a, F, L, CW, CH>(
-    solver: &str,
-    problem: &NmfProblem<'a, F, L, CW, CH>,
-) -> Result<((F, F), (F, F))>
-where
-    F: NmfFloat,
-    L: Loss<F>,
-    CW: Constraint<F>,
-    CH: Constraint<F>,
-{
-    if problem.loss().beta() != F::lit(2.0) {
-        return Err(NmfError::UnsupportedLoss {
-            solver: solver.into(),
-            loss: problem.loss().name(),
-            supported: "frobenius",
-        });
-    }
-    let not_en = |which: &str| {
-        NmfError::Unsupported(format!(
-            "{solver} folds penalties into its normal equations and needs an elastic net on {which}"
-        ))
-    };
-    let h = problem.penalty_h().elastic_net().ok_or_else(|| not_en("H"))?;
-    let w = problem.penalty_w().elastic_net().ok_or_else(|| not_en("W"))?;
-    Ok((h, w))
-}
-
-/// The [`GramWorkspace`]s of the two blocks. [`block_products`] resizes its product buffer
-/// when the block's shape changes, so each block gets its own workspace and nothing is
-/// allocated after the first iteration. With a mask, the workspace also holds the imputed
-/// m×n copy of X; there the blocks share one workspace so that copy exists once (and the
-/// small k×max(m, n) product buffer is resized at each block instead).
-#[derive(Debug, Clone)]
-pub(crate) struct BlockGram<F> {
-    h: GramWorkspace<F>,
-    w: Option<GramWorkspace<F>>,
-}
-
-impl<F: NmfFloat> BlockGram<F> {
-    pub(crate) fn new(data: &Data<F>, par: faer::Par) -> Self {
-        Self {
-            h: GramWorkspace::new(par),
-            w: data.mask().is_none().then(|| GramWorkspace::new(par)),
-        }
-    }
-
-    pub(crate) fn get(&mut self, block: Block) -> &mut GramWorkspace<F> {
-        match (block, self.w.as_mut()) {
-            (Block::W, Some(w)) => w,
-            _ => &mut self.h,
-        }
-    }
 }
 
 /// Cost of one product with X: nnz for sparse X, m·n for dense (and masked) X.
@@ -407,13 +350,13 @@ where
     }
 
     fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
-        let (pen_h, pen_w) = frobenius_elastic_net("hals", problem)?;
+        let (pen_h, pen_w) = crate::block::frobenius_elastic_net("hals", problem)?;
         let data = problem.data();
         let par = problem.par();
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         let (sweeps_h, sweeps_w) = self.inner_sweeps(data, k);
         let mut ws = Workspace {
-            gram: BlockGram::new(data, par),
+            gram: GramWorkspace::new(par),
             pen_h,
             pen_w,
             utm_h: Mat::zeros(k, n),
@@ -437,7 +380,7 @@ where
                 (F::zero(), F::zero()),
                 ws.utm_w.as_mut(),
                 ws.utu.as_mut(),
-                ws.gram.get(Block::W),
+                &mut ws.gram,
             );
             let mut wtw = Mat::zeros(k, k);
             linalg::gemm(wtw.as_mut(), faer::Accum::Replace, w.transpose(), w, F::one(), par);
@@ -479,7 +422,7 @@ where
             ws.pen_h,
             ws.utm_h.as_mut(),
             ws.utu.as_mut(),
-            ws.gram.get(Block::H),
+            &mut ws.gram,
         );
         let rule = Sweeps {
             max: ws.sweeps_h,
@@ -502,7 +445,7 @@ where
             ws.pen_w,
             ws.utm_w.as_mut(),
             ws.utu.as_mut(),
-            ws.gram.get(Block::W),
+            &mut ws.gram,
         );
         ws.wt.copy_from(state.w.transpose());
         let rule = Sweeps {

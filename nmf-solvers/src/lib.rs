@@ -36,6 +36,7 @@
 
 pub mod admm;
 pub mod anls;
+mod block;
 pub mod cd;
 pub mod hals;
 pub mod mu;

@@ -213,14 +213,6 @@ impl<F: NmfFloat> PgdAlt<F> {
     }
 }
 
-fn elastic_net<F: NmfFloat, C: Constraint<F>>(c: &C, which: &str) -> Result<(F, F)> {
-    c.elastic_net().ok_or_else(|| {
-        NmfError::Unsupported(format!(
-            "pgd-alt needs an elastic-net penalty on {which} (it folds the penalty into the normal equations)"
-        ))
-    })
-}
-
 /// `grad ← Q V − B`.
 fn gradient<F: NmfFloat>(q: MatRef<'_, F>, v: MatRef<'_, F>, b: MatRef<'_, F>, grad: &mut Mat<F>, par: Par) {
     linalg::gemm(grad.as_mut(), Accum::Replace, q, v, F::one(), par);
@@ -360,16 +352,7 @@ where
     }
 
     fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
-        let loss = problem.loss();
-        if loss.beta() != F::lit(2.0) {
-            return Err(NmfError::UnsupportedLoss {
-                solver: "pgd-alt".into(),
-                loss: loss.name(),
-                supported: "frobenius",
-            });
-        }
-        let pen_w = elastic_net(problem.penalty_w(), "W")?;
-        let pen_h = elastic_net(problem.penalty_h(), "H")?;
+        let (pen_h, pen_w) = crate::block::frobenius_elastic_net("pgd-alt", problem)?;
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         let par = problem.par();
         let mut ws = Workspace {

@@ -1,0 +1,283 @@
+//! The `fit` entry point: parameters, seeded multi-start, result.
+
+use faer::{Mat, Par};
+use nmf_core::{Data, Executor, History, NmfFloat, StopReason, StoppingRule};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{ContrastiveError, Result};
+use crate::problem::{check_alpha, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
+use crate::solver::{check_damping, ContrastiveMu, EpsilonMode};
+
+/// Parameters of a bcNMF fit, a builder validated once by [`ContrastiveParams::check`].
+///
+/// Defaults: squared error, damping from the loss (1 SSE, 0.5 Poisson), 1 start, seed 0,
+/// `max_iter` 200, `tol` 1e-4 checked every 10 iterations (relative change of D_X **and** of
+/// D_Y, SPEC §1.7), safe ε, no W floor for squared error and a floor of 1e-10 for Poisson,
+/// no column normalisation. [`ContrastiveParams::paper_compatible`] switches to the reference
+/// code's behaviour: a fixed number of iterations, the reference ε, no floor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContrastiveParams<F> {
+    rank: usize,
+    alpha: F,
+    loss: ContrastiveLoss,
+    damping: Option<F>,
+    n_starts: usize,
+    seed: u64,
+    max_iter: usize,
+    tol: F,
+    check_every: usize,
+    paper_compatible: bool,
+    w_floor: Option<F>,
+    normalize_columns: bool,
+    par: Par,
+}
+
+/// Validated [`ContrastiveParams`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContrastiveValidParams<F>(ContrastiveParams<F>);
+
+/// Default floor on W for Poisson outside paper-compatible mode (SPEC §1.12).
+pub const DEFAULT_POISSON_W_FLOOR: f64 = 1e-10;
+
+impl<F: NmfFloat> ContrastiveParams<F> {
+    /// Parameters for rank `k` and contrastive weight `alpha`.
+    pub fn new(rank: usize, alpha: F) -> Self {
+        Self {
+            rank,
+            alpha,
+            loss: ContrastiveLoss::SquaredError,
+            damping: None,
+            n_starts: 1,
+            seed: 0,
+            max_iter: 200,
+            tol: F::lit(1e-4),
+            check_every: 10,
+            paper_compatible: false,
+            w_floor: None,
+            normalize_columns: false,
+            par: Par::Seq,
+        }
+    }
+    /// The loss.
+    pub fn loss(mut self, loss: ContrastiveLoss) -> Self {
+        self.loss = loss;
+        self
+    }
+    /// Damping exponent in (0, 1].
+    pub fn damping(mut self, gamma: F) -> Self {
+        self.damping = Some(gamma);
+        self
+    }
+    /// Number of seeded starts (start `s` uses seed `seed + s`); the best final score is kept.
+    pub fn n_starts(mut self, n: usize) -> Self {
+        self.n_starts = n;
+        self
+    }
+    /// Base seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Maximum (in paper-compatible mode: exact) number of iterations.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.max_iter = n;
+        self
+    }
+    /// Tolerance on the relative changes of D_X and D_Y between checks (0 = fixed iterations).
+    pub fn tol(mut self, tol: F) -> Self {
+        self.tol = tol;
+        self
+    }
+    /// Iterations between convergence checks.
+    pub fn check_every(mut self, n: usize) -> Self {
+        self.check_every = n;
+        self
+    }
+    /// Paper-compatible mode: fixed iterations (tol ignored), U[0,1) init, reference ε, no floor.
+    pub fn paper_compatible(mut self, on: bool) -> Self {
+        self.paper_compatible = on;
+        self
+    }
+    /// Floor on W (overrides the loss default; ignored in paper-compatible mode).
+    pub fn w_floor(mut self, floor: F) -> Self {
+        self.w_floor = Some(floor);
+        self
+    }
+    /// Objective-neutral column normalisation of W after every iteration.
+    pub fn normalize_columns(mut self, on: bool) -> Self {
+        self.normalize_columns = on;
+        self
+    }
+    /// Threads for the dense products (1 = sequential).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.par = if n <= 1 { Par::Seq } else { Par::rayon(n) };
+        self
+    }
+
+    /// Validates the parameters.
+    ///
+    /// # Errors
+    /// [`ContrastiveError::BadAlpha`], [`ContrastiveError::BadDamping`],
+    /// [`ContrastiveError::BadParam`], or a core parameter error (rank 0, max_iter 0).
+    pub fn check(self) -> Result<ContrastiveValidParams<F>> {
+        if self.rank == 0 {
+            return Err(nmf_core::NmfError::from(nmf_core::NmfParamsError::RankZero).into());
+        }
+        if self.max_iter == 0 {
+            return Err(nmf_core::NmfError::from(nmf_core::NmfParamsError::MaxIterZero).into());
+        }
+        check_alpha(self.alpha)?;
+        if let Some(g) = self.damping {
+            check_damping(g)?;
+        }
+        let bad = |name, value: f64, expected| Err(ContrastiveError::BadParam { name, value, expected });
+        if self.n_starts == 0 {
+            return bad("n_starts", 0.0, "at least 1");
+        }
+        if self.check_every == 0 {
+            return bad("check_every", 0.0, "at least 1");
+        }
+        if !self.tol.is_finite() || self.tol < F::zero() {
+            return bad("tol", self.tol.to_f64_lossy(), "finite and >= 0");
+        }
+        if let Some(f) = self.w_floor {
+            if !f.is_finite() || f < F::zero() {
+                return bad("w_floor", f.to_f64_lossy(), "finite and >= 0");
+            }
+        }
+        Ok(ContrastiveValidParams(self))
+    }
+}
+
+/// The outcome of [`ContrastiveValidParams::fit`]: the best start's factors and history, and
+/// every start's score.
+#[derive(Debug, Clone)]
+pub struct ContrastiveFit<F> {
+    /// Shared basis W (m×k).
+    pub w: Mat<F>,
+    /// Target coefficients H_X (k×n_x).
+    pub h_target: Mat<F>,
+    /// Background coefficients H_Y (k×n_y).
+    pub h_background: Mat<F>,
+    /// History of the best start (objective column = J, which is not monotone).
+    pub history: History<F>,
+    /// Why the best start stopped.
+    pub stop_reason: StopReason,
+    /// Iterations of the best start.
+    pub iterations: usize,
+    /// Final D(X | W H_X) of the best start.
+    pub d_target: F,
+    /// Final D(Y | W H_Y) of the best start.
+    pub d_background: F,
+    /// Final J of the best start.
+    pub objective: F,
+    /// Collapsed rows of W at the end of the best start (SPEC §1.12).
+    pub collapsed_features: usize,
+    /// Final logged score of every start ([`ContrastiveProblem::score`]; larger is better).
+    pub scores: Vec<F>,
+    /// Index of the start kept.
+    pub best_start: usize,
+}
+
+/// i.i.d. U[0,1) initial values for W (m×k), H_X (k×n_x), H_Y (k×n_y), in that order, from
+/// `ChaCha8Rng::seed_from_u64(seed)`, each filled column by column.
+pub fn uniform_init<F: NmfFloat>(m: usize, k: usize, nx: usize, ny: usize, seed: u64) -> ContrastiveState<F> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut fill = |r: usize, c: usize| {
+        let mut a = Mat::zeros(r, c);
+        for j in 0..c {
+            for i in 0..r {
+                a[(i, j)] = F::lit(rng.random::<f64>());
+            }
+        }
+        a
+    };
+    let w = fill(m, k);
+    let h_target = fill(k, nx);
+    let h_background = fill(k, ny);
+    ContrastiveState {
+        w,
+        h_target,
+        h_background,
+    }
+}
+
+impl<F: NmfFloat> ContrastiveValidParams<F> {
+    /// The parameters.
+    pub fn params(&self) -> &ContrastiveParams<F> {
+        &self.0
+    }
+
+    /// The solver these parameters describe.
+    ///
+    /// # Errors
+    /// Never for validated parameters.
+    pub fn solver(&self) -> Result<ContrastiveMu<F>> {
+        let p = &self.0;
+        let mut s = ContrastiveMu::new().normalize_columns(p.normalize_columns);
+        if let Some(g) = p.damping {
+            s = s.damping(g)?;
+        }
+        if p.paper_compatible {
+            s = s.epsilon(EpsilonMode::Reference);
+        } else {
+            let floor = p.w_floor.unwrap_or(match p.loss {
+                ContrastiveLoss::SquaredError => F::zero(),
+                ContrastiveLoss::Poisson => F::lit(DEFAULT_POISSON_W_FLOOR),
+            });
+            s = s.w_floor(floor)?.stopping(p.tol, p.check_every)?;
+        }
+        Ok(s)
+    }
+
+    /// Fits bcNMF to target `x` and background `y` (same features, same order).
+    ///
+    /// # Errors
+    /// Feature mismatch, rank larger than min(m, n_x), data errors, a non-finite objective.
+    pub fn fit(&self, x: &Data<F>, y: &Data<F>) -> Result<ContrastiveFit<F>> {
+        let p = &self.0;
+        x.check_rank(p.rank)?;
+        let mut problem = ContrastiveProblem::new(x, y, p.alpha, p.loss, p.par)?;
+        let (m, nx, ny) = (x.nrows(), x.ncols(), y.ncols());
+        let rule = StoppingRule {
+            max_iter: p.max_iter,
+            // J is not monotone: the executor's objective test is off, the solver decides.
+            tol: F::zero(),
+            check_every: p.check_every,
+            ..StoppingRule::default()
+        };
+        let mut best: Option<(F, nmf_core::Fit<F, ContrastiveState<F>>, usize)> = None;
+        let mut scores = Vec::with_capacity(p.n_starts);
+        let mut collapsed_best = 0;
+        for s in 0..p.n_starts {
+            let state = uniform_init(m, p.rank, nx, ny, p.seed.wrapping_add(s as u64));
+            let solver = self.solver()?;
+            let prob = ContrastiveProblem::new(x, y, p.alpha, p.loss, p.par)?;
+            let fit = Executor::new(prob, solver, rule.clone()).run(state)?;
+            let score = problem.score(&fit.state);
+            scores.push(score);
+            let better = best.as_ref().is_none_or(|(b, _, _)| score > *b || b.is_nan());
+            if better {
+                collapsed_best = crate::solver::count_collapsed(fit.state.w.as_ref());
+                best = Some((score, fit, s));
+            }
+        }
+        let (_, fit, best_start) = best.expect("n_starts >= 1");
+        let terms = problem.terms(&fit.state);
+        Ok(ContrastiveFit {
+            objective: terms.d_target - p.alpha * terms.d_background,
+            d_target: terms.d_target,
+            d_background: terms.d_background,
+            history: fit.history,
+            stop_reason: fit.stop_reason,
+            iterations: fit.iterations,
+            collapsed_features: collapsed_best,
+            scores,
+            best_start,
+            w: fit.state.w,
+            h_target: fit.state.h_target,
+            h_background: fit.state.h_background,
+        })
+    }
+}

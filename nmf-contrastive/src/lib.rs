@@ -1,0 +1,46 @@
+//! # nmf-contrastive
+//!
+//! Background-contrastive NMF (bcNMF; Li, Yang & Li, arXiv:2602.22387): a target X (m×n_x)
+//! and a matched background Y (m×n_y) with the same features share a basis W,
+//!
+//! ```text
+//! min over W, H_X ≥ 0 of  D(X | W H_X) − α · min over H_Y ≥ 0 of D(Y | W H_Y)
+//! ```
+//!
+//! so that topics the background also expresses are suppressed and target-enriched topics
+//! surface. D is squared error (log-normalised data) or Poisson / generalized KL (counts).
+//!
+//! * [`ContrastiveProblem`]: the data, loss and α; an [`nmf_core::Problem`] whose objective is
+//!   J = D_X − α D_Y (**not monotone by design**: the H_Y step raises it).
+//! * [`ContrastiveMu`]: the MM updates (SPEC §1.3–1.5), an [`nmf_core::Solver`], so the
+//!   [`nmf_core::Executor`] drives it and records its history.
+//! * [`ContrastiveParams`]: a builder whose `check()` gives a `fit` with seeded multi-start.
+//!
+//! ```
+//! use nmf_core::{faer::Mat, Data};
+//! use nmf_contrastive::{ContrastiveLoss, ContrastiveParams};
+//!
+//! let x = Data::dense(Mat::from_fn(8, 12, |i, j| ((i * 7 + j * 3) % 5) as f64 + 0.5)).unwrap();
+//! let y = Data::dense(Mat::from_fn(8, 10, |i, j| ((i * 3 + j) % 4) as f64 + 0.5)).unwrap();
+//! let fit = ContrastiveParams::new(2, 1.0)
+//!     .loss(ContrastiveLoss::SquaredError)
+//!     .max_iter(50)
+//!     .check()
+//!     .unwrap()
+//!     .fit(&x, &y)
+//!     .unwrap();
+//! assert_eq!(fit.w.ncols(), 2);
+//! assert_eq!(fit.h_target.ncols(), 12);
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod fit;
+pub mod problem;
+pub mod solver;
+
+pub use error::{check_feature_names, ContrastiveError, Result};
+pub use fit::{uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR};
+pub use problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState, ContrastiveTerms};
+pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};

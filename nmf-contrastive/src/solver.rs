@@ -1,0 +1,407 @@
+//! Multiplicative (majorization–minimization) updates for bcNMF (SPEC §1.3–1.5).
+
+use faer::Mat;
+use nmf_core::{Block, Data, IterInfo, LossWorkspace, NmfError, NmfFloat, Result, Solver};
+
+use crate::problem::{contrastive_terms, ensure_shape, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
+
+/// How the updates guard against division by zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EpsilonMode {
+    /// Denominators floored at the smallest positive normal number, W H floored at the
+    /// machine epsilon where it is divided by: the same conventions as
+    /// `nmf_solvers::Mu` (`Epsilon::Safe`), so α = 0 reproduces plain MU to round-off.
+    #[default]
+    Safe,
+    /// The reference code's conventions (SPEC §1.3–1.4): ε = 1e-10 (SSE) / 1e-16 (Poisson)
+    /// added to every denominator; Poisson ratios clamped to ≥ ε. Where the reference divides
+    /// by `W H + ε`, W H is floored at ε instead (identical whenever W H ≫ ε).
+    Reference,
+}
+
+/// A row of W whose largest entry is at most this fraction of W's largest entry counts as a
+/// collapsed feature (SPEC §1.12).
+pub const COLLAPSE_RELATIVE: f64 = 1e-8;
+
+/// bcNMF multiplicative updates, Gauss–Seidel order H_X → H_Y → W:
+///
+/// ```text
+/// H_X ← H_X ⊙ ρ_X^γ,  ρ_X = neg_H(D_X) ⊘ pos_H(D_X)           (plain MU for D(X|W H_X))
+/// H_Y ← H_Y ⊙ ρ_Y^γ,  ρ_Y = neg_H(D_Y) ⊘ pos_H(D_Y)           (plain MU for D(Y|W H_Y): it *decreases* D_Y)
+/// W   ← W ⊙ [ (neg_W(D_X) + α pos_W(D_Y)) ⊘ (pos_W(D_X) + α neg_W(D_Y)) ]^γ
+/// ```
+///
+/// where `∇D = pos − neg` are the gradient parts of [`nmf_core::Loss::grad_parts`]:
+/// squared error gives the Gram-form rules of SPEC §1.3, Poisson those of §1.4 (ratios only
+/// at the nonzeros of sparse data, with W H recomputed after the H steps). Each block step is
+/// an MM step (Lemmas 1–3) and so never increases its own objective (D_X for H_X, D_Y for
+/// H_Y, J for W); a damping exponent γ ∈ (0, 1] keeps that (SPEC §1.5).
+///
+/// **Stopping.** J is not monotone (the H_Y step raises it). Every `check_every` iterations
+/// the solver evaluates D_X and D_Y and reports [`IterInfo::converged`] when the relative
+/// change of *each* since the previous check is below `tol` (0 disables: fixed iterations).
+///
+/// **Collapse guard.** Poisson bcNMF is unbounded below: rows of W for features with more
+/// α-weighted background than target mass go to 0 (SPEC §1.2, §1.12). An optional floor
+/// `W ≥ w_floor` bounds J; [`ContrastiveMu::collapsed_features`] counts rows of W that are
+/// negligible (largest entry ≤ [`COLLAPSE_RELATIVE`] × W's largest entry).
+#[derive(Debug, Clone)]
+pub struct ContrastiveMu<F: NmfFloat> {
+    damping: Option<F>,
+    epsilon: EpsilonMode,
+    w_floor: F,
+    normalize_columns: bool,
+    tol: F,
+    check_every: usize,
+    iter: usize,
+    last_terms: Option<(F, F)>,
+    collapsed: usize,
+    ws: Option<Workspace<F>>,
+}
+
+#[derive(Debug, Clone)]
+struct Workspace<F> {
+    loss: LossWorkspace<F>,
+    neg_hx: Mat<F>,
+    pos_hx: Mat<F>,
+    neg_hy: Mat<F>,
+    pos_hy: Mat<F>,
+    neg_wx: Mat<F>,
+    pos_wx: Mat<F>,
+    neg_wy: Mat<F>,
+    pos_wy: Mat<F>,
+}
+
+impl<F: NmfFloat> Default for ContrastiveMu<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: NmfFloat> ContrastiveMu<F> {
+    /// The default solver: loss-dependent damping, safe ε, no floor, no normalisation, no
+    /// convergence test (tol = 0).
+    pub fn new() -> Self {
+        Self {
+            damping: None,
+            epsilon: EpsilonMode::Safe,
+            w_floor: F::zero(),
+            normalize_columns: false,
+            tol: F::zero(),
+            check_every: 10,
+            iter: 0,
+            last_terms: None,
+            collapsed: 0,
+            ws: None,
+        }
+    }
+    /// The damping exponent γ ∈ (0, 1] (default: 1 for squared error, 0.5 for Poisson).
+    ///
+    /// # Errors
+    /// [`crate::ContrastiveError::BadDamping`].
+    pub fn damping(mut self, gamma: F) -> crate::Result<Self> {
+        check_damping(gamma)?;
+        self.damping = Some(gamma);
+        Ok(self)
+    }
+    /// The ε conventions.
+    pub fn epsilon(mut self, mode: EpsilonMode) -> Self {
+        self.epsilon = mode;
+        self
+    }
+    /// A floor applied to W after each W step (0 = off).
+    ///
+    /// # Errors
+    /// [`crate::ContrastiveError::BadParam`] if negative or not finite.
+    pub fn w_floor(mut self, floor: F) -> crate::Result<Self> {
+        if !floor.is_finite() || floor < F::zero() {
+            return Err(crate::ContrastiveError::BadParam {
+                name: "w_floor",
+                value: floor.to_f64_lossy(),
+                expected: "finite and >= 0",
+            });
+        }
+        self.w_floor = floor;
+        Ok(self)
+    }
+    /// Objective-neutral normalisation of W's columns (unit Euclidean norm, scale moved into
+    /// the rows of both H_X and H_Y) after every iteration.
+    pub fn normalize_columns(mut self, on: bool) -> Self {
+        self.normalize_columns = on;
+        self
+    }
+    /// The convergence test: both relative changes of D_X and D_Y below `tol` between two
+    /// checks `check_every` iterations apart (`tol` = 0: never).
+    ///
+    /// # Errors
+    /// [`crate::ContrastiveError::BadParam`].
+    pub fn stopping(mut self, tol: F, check_every: usize) -> crate::Result<Self> {
+        if !tol.is_finite() || tol < F::zero() {
+            return Err(crate::ContrastiveError::BadParam {
+                name: "tol",
+                value: tol.to_f64_lossy(),
+                expected: "finite and >= 0",
+            });
+        }
+        if check_every == 0 {
+            return Err(crate::ContrastiveError::BadParam {
+                name: "check_every",
+                value: 0.0,
+                expected: "at least 1",
+            });
+        }
+        self.tol = tol;
+        self.check_every = check_every;
+        Ok(self)
+    }
+    /// The damping in force for `loss`.
+    pub fn damping_for(&self, loss: ContrastiveLoss) -> F {
+        self.damping.unwrap_or_else(|| loss.default_damping())
+    }
+    /// Rows of W counted as collapsed after the last iteration (see the type docs).
+    pub fn collapsed_features(&self) -> usize {
+        self.collapsed
+    }
+    /// D_X and D_Y at the last convergence check, if any.
+    pub fn last_terms(&self) -> Option<(F, F)> {
+        self.last_terms
+    }
+
+    fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
+        let gamma = self.damping_for(loss);
+        match self.epsilon {
+            EpsilonMode::Safe => Rule {
+                gamma,
+                add: F::zero(),
+                den_floor: F::min_positive_value(),
+                y_floor: F::epsilon(),
+                ratio_floor: F::zero(),
+            },
+            EpsilonMode::Reference => {
+                let eps = loss.reference_epsilon();
+                Rule {
+                    gamma,
+                    add: eps,
+                    den_floor: F::zero(),
+                    y_floor: eps,
+                    ratio_floor: if loss == ContrastiveLoss::Poisson {
+                        eps
+                    } else {
+                        F::zero()
+                    },
+                }
+            }
+        }
+    }
+
+    /// Performs only the H_X step (D_X never increases).
+    ///
+    /// # Errors
+    /// If called before [`Solver::init`].
+    pub fn step_target(&mut self, p: &ContrastiveProblem<'_, F>, s: &mut ContrastiveState<F>) -> Result<()> {
+        let rule = self.rule(p.loss());
+        let ws = self.ws.as_mut().ok_or_else(not_init)?;
+        h_step(
+            p.loss(),
+            p.target(),
+            &s.w,
+            &mut s.h_target,
+            (&mut ws.neg_hx, &mut ws.pos_hx),
+            &mut ws.loss,
+            &rule,
+        );
+        Ok(())
+    }
+    /// Performs only the H_Y step (D_Y never increases).
+    ///
+    /// # Errors
+    /// If called before [`Solver::init`].
+    pub fn step_background(&mut self, p: &ContrastiveProblem<'_, F>, s: &mut ContrastiveState<F>) -> Result<()> {
+        let rule = self.rule(p.loss());
+        let ws = self.ws.as_mut().ok_or_else(not_init)?;
+        let bufs = (&mut ws.neg_hy, &mut ws.pos_hy);
+        h_step(
+            p.loss(),
+            p.background(),
+            &s.w,
+            &mut s.h_background,
+            bufs,
+            &mut ws.loss,
+            &rule,
+        );
+        Ok(())
+    }
+    /// Performs only the W step (J never increases), then applies the floor.
+    ///
+    /// # Errors
+    /// If called before [`Solver::init`].
+    pub fn step_basis(&mut self, p: &ContrastiveProblem<'_, F>, s: &mut ContrastiveState<F>) -> Result<()> {
+        let rule = self.rule(p.loss());
+        let ws = self.ws.as_mut().ok_or_else(not_init)?;
+        let (loss, alpha) = (p.loss(), p.alpha());
+        let (w, hx, hy) = (s.w.as_ref(), s.h_target.as_ref(), s.h_background.as_ref());
+        loss.grad_parts(
+            Block::W,
+            p.target(),
+            w,
+            hx,
+            rule.y_floor,
+            ws.neg_wx.as_mut(),
+            ws.pos_wx.as_mut(),
+            &mut ws.loss,
+        );
+        if alpha != F::zero() {
+            let (nwy, pwy) = (ws.neg_wy.as_mut(), ws.pos_wy.as_mut());
+            loss.grad_parts(Block::W, p.background(), w, hy, rule.y_floor, nwy, pwy, &mut ws.loss);
+        }
+        for j in 0..s.w.ncols() {
+            for i in 0..s.w.nrows() {
+                let (mut num, mut den) = (ws.neg_wx[(i, j)], ws.pos_wx[(i, j)]);
+                if alpha != F::zero() {
+                    num += alpha * ws.pos_wy[(i, j)];
+                    den += alpha * ws.neg_wy[(i, j)];
+                }
+                let v = s.w[(i, j)] * rule.ratio(num, den);
+                s.w[(i, j)] = v.max(self.w_floor);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn not_init() -> NmfError {
+    NmfError::Unsupported("ContrastiveMu used before init".into())
+}
+
+pub(crate) fn check_damping<F: NmfFloat>(gamma: F) -> crate::Result<()> {
+    if !(gamma > F::zero() && gamma <= F::one()) {
+        return Err(crate::ContrastiveError::BadDamping(gamma.to_f64_lossy()));
+    }
+    Ok(())
+}
+
+struct Rule<F> {
+    gamma: F,
+    add: F,
+    den_floor: F,
+    y_floor: F,
+    ratio_floor: F,
+}
+
+impl<F: NmfFloat> Rule<F> {
+    #[inline]
+    fn ratio(&self, num: F, den: F) -> F {
+        let mut r = (num / (den + self.add).max(self.den_floor)).max(self.ratio_floor);
+        if self.gamma != F::one() {
+            r = r.powf(self.gamma);
+        }
+        r
+    }
+}
+
+fn h_step<F: NmfFloat>(
+    loss: ContrastiveLoss,
+    data: &Data<F>,
+    w: &Mat<F>,
+    h: &mut Mat<F>,
+    (neg, pos): (&mut Mat<F>, &mut Mat<F>),
+    lws: &mut LossWorkspace<F>,
+    rule: &Rule<F>,
+) {
+    loss.grad_parts(
+        Block::H,
+        data,
+        w.as_ref(),
+        h.as_ref(),
+        rule.y_floor,
+        neg.as_mut(),
+        pos.as_mut(),
+        lws,
+    );
+    for j in 0..h.ncols() {
+        for i in 0..h.nrows() {
+            h[(i, j)] *= rule.ratio(neg[(i, j)], pos[(i, j)]);
+        }
+    }
+}
+
+/// Rows of `w` whose largest entry is ≤ [`COLLAPSE_RELATIVE`] × the largest entry of `w`.
+pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>) -> usize {
+    let mut top = F::zero();
+    for j in 0..w.ncols() {
+        for i in 0..w.nrows() {
+            top = top.max(w[(i, j)]);
+        }
+    }
+    let thr = top * F::lit(COLLAPSE_RELATIVE);
+    (0..w.nrows())
+        .filter(|&i| (0..w.ncols()).all(|j| w[(i, j)] <= thr))
+        .count()
+}
+
+impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> {
+    fn name(&self) -> String {
+        "bcnmf-mu".into()
+    }
+
+    fn init(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<()> {
+        p.check_state(s).map_err(|e| match e {
+            crate::ContrastiveError::Core(c) => c,
+            other => NmfError::Unsupported(other.to_string()),
+        })?;
+        let (m, k, nx, ny) = (s.w.nrows(), s.w.ncols(), s.h_target.ncols(), s.h_background.ncols());
+        let mut ws = Workspace {
+            loss: LossWorkspace::new(p.par()),
+            neg_hx: Mat::new(),
+            pos_hx: Mat::new(),
+            neg_hy: Mat::new(),
+            pos_hy: Mat::new(),
+            neg_wx: Mat::new(),
+            pos_wx: Mat::new(),
+            neg_wy: Mat::new(),
+            pos_wy: Mat::new(),
+        };
+        ensure_shape(&mut ws.neg_hx, k, nx);
+        ensure_shape(&mut ws.pos_hx, k, nx);
+        ensure_shape(&mut ws.neg_hy, k, ny);
+        ensure_shape(&mut ws.pos_hy, k, ny);
+        for b in [&mut ws.neg_wx, &mut ws.pos_wx, &mut ws.neg_wy, &mut ws.pos_wy] {
+            ensure_shape(b, m, k);
+        }
+        self.iter = 0;
+        self.collapsed = count_collapsed(s.w.as_ref());
+        self.last_terms = if self.tol > F::zero() {
+            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, &mut ws.loss);
+            Some((t.d_target, t.d_background))
+        } else {
+            None
+        };
+        self.ws = Some(ws);
+        Ok(())
+    }
+
+    fn next_iter(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        self.step_target(p, s)?;
+        self.step_background(p, s)?;
+        self.step_basis(p, s)?;
+        if self.normalize_columns {
+            s.normalize_columns();
+        }
+        self.iter += 1;
+        self.collapsed = count_collapsed(s.w.as_ref());
+        let mut info = IterInfo::none();
+        if self.tol > F::zero() && self.iter % self.check_every == 0 {
+            let ws = self.ws.as_mut().ok_or_else(not_init)?;
+            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, &mut ws.loss);
+            if let Some((dx, dy)) = self.last_terms {
+                let rel = |old: F, new: F| {
+                    let scale = old.abs().max(F::min_positive_value());
+                    (old - new).abs() / scale
+                };
+                info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
+            }
+            self.last_terms = Some((t.d_target, t.d_background));
+        }
+        Ok(info)
+    }
+}

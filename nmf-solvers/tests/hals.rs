@@ -4,12 +4,12 @@
 
 mod common;
 
-use common::{pbmc_small, read_tsv, rel_diff};
+use common::{pbmc_small, read_tsv, rel_diff, small_problem};
 use nmf_core::faer::Mat;
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels, matched_cosine};
 use nmf_core::{
-    CscMatrix, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Mask, NmfError, NmfFit, NmfFloat, NmfParams,
-    NmfParamsError, NmfProblem, NmfState, Solver,
+    Data, ElasticNet, Frobenius, Init, KullbackLeibler, Mask, NmfError, NmfFit, NmfFloat, NmfParams, NmfParamsError,
+    NmfProblem, NmfState, Solver,
 };
 use nmf_solvers::{Cd, Hals};
 use nmf_synth::{simulate, Planted, PlantedSpec};
@@ -534,36 +534,6 @@ fn unsupported_loss_and_bad_knobs_are_errors() {
     fn check<T: Send + Sync + Clone>() {}
     check::<Hals<f64>>();
     check::<Hals<f32>>();
-}
-
-fn small_problem(m: usize, n: usize, seed: u64, zero_row: bool, zero_col: bool) -> Data<f64> {
-    let mut s = seed.wrapping_add(1);
-    let mut next = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s % 1000) as f64 / 100.0
-    };
-    let mut x = Mat::from_fn(m, n, |_, _| {
-        let v = next();
-        if v < 3.0 {
-            0.0
-        } else {
-            v
-        }
-    });
-    if zero_row {
-        x.as_mut().row_mut(0).fill(0.0);
-    }
-    if zero_col {
-        x.as_mut().col_mut(n - 1).fill(0.0);
-    }
-    x[(m - 1, 0)] = 1.0;
-    if seed % 2 == 0 {
-        Data::sparse(CscMatrix::from_dense(x.as_ref())).unwrap()
-    } else {
-        Data::dense(x).unwrap()
-    }
 }
 
 proptest! {

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use nmf_core::faer::Mat;
-use nmf_core::{CscMatrix, NmfFloat};
+use nmf_core::{CscMatrix, Data, NmfFloat};
 
 pub fn repo_path(rel: &str) -> String {
     format!("{}/../{}", env!("CARGO_MANIFEST_DIR"), rel)
@@ -51,4 +51,36 @@ pub fn rel_diff(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
         }
     }
     (num / den).sqrt()
+}
+
+/// A small random non-negative matrix (xorshift, ~30% zeros), optionally with a zero first
+/// row and a zero last column; sparse for even seeds, dense for odd ones.
+pub fn small_problem(m: usize, n: usize, seed: u64, zero_row: bool, zero_col: bool) -> Data<f64> {
+    let mut s = seed.wrapping_add(1);
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s % 1000) as f64 / 100.0
+    };
+    let mut x = Mat::from_fn(m, n, |_, _| {
+        let v = next();
+        if v < 3.0 {
+            0.0
+        } else {
+            v
+        }
+    });
+    if zero_row {
+        x.as_mut().row_mut(0).fill(0.0);
+    }
+    if zero_col {
+        x.as_mut().col_mut(n - 1).fill(0.0);
+    }
+    x[(m - 1, 0)] = 1.0;
+    if seed % 2 == 0 {
+        Data::sparse(CscMatrix::from_dense(x.as_ref())).unwrap()
+    } else {
+        Data::dense(x).unwrap()
+    }
 }

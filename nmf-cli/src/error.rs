@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use nmf_contrastive::ContrastiveError;
 use nmf_core::NmfError;
 use thiserror::Error;
 
@@ -17,6 +18,9 @@ pub enum CliError {
     /// The data or parameters were rejected by the library, or a fit failed.
     #[error("{0}")]
     Nmf(#[from] NmfError),
+    /// bcNMF rejected the inputs or parameters, or its fit failed.
+    #[error("{0}")]
+    Contrastive(#[from] nmf_contrastive::ContrastiveError),
     /// A flag's value is invalid.
     #[error("{0}")]
     Usage(String),
@@ -35,10 +39,11 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) | CliError::Usage(_) | CliError::Output { .. } => 2,
-            CliError::Nmf(e) => match e {
+            CliError::Nmf(e) | CliError::Contrastive(ContrastiveError::Core(e)) => match e {
                 NmfError::NonFiniteObjective { .. } | NmfError::Linalg(_) => 1,
                 _ => 2,
             },
+            CliError::Contrastive(_) => 2,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The `nmf` command line, as a library so that its pieces are tested directly.
 //!
 //! The binary's contract (subcommands, flags, output files, exit codes) is in
-//! `shared/design/CONTRACT.md`; this crate implements `nmf fit`, `nmf transform` and `nmf simulate`.
+//! `shared/design/CONTRACT.md`; this crate implements `nmf fit`, `nmf transform`, `nmf simulate`, `nmf compare` and `nmf contrast`.
 
 pub mod cli;
 pub mod compare;
+pub mod contrast;
 pub mod error;
 pub mod fit;
 pub mod input;

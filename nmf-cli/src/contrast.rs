@@ -1,0 +1,256 @@
+//! `nmf contrast`: background-contrastive NMF of a target against a background.
+
+use std::path::Path;
+use std::time::Instant;
+
+use nmf_contrastive::{check_feature_names, ContrastiveError, ContrastiveFit, ContrastiveLoss, ContrastiveParams};
+use nmf_core::metrics::{kl_divergence, relative_error};
+use nmf_core::{Data, NmfFloat};
+use serde_json::{json, Map, Value};
+
+use crate::cli::{ContrastArgs, ContrastLossChoice};
+use crate::error::CliError;
+use crate::fit::cast_matrix;
+use crate::input::{read_input, Loaded, ReadOptions};
+use crate::output::{ensure_dir, factor_table, write_file};
+use nmf_bench::summary::finite;
+
+/// Runs `nmf contrast`.
+///
+/// # Errors
+/// Unreadable inputs, mismatched features, bad flags (exit 2); a failed fit (exit 1).
+pub fn run(args: &ContrastArgs) -> Result<(), CliError> {
+    if args.restarts == 0 {
+        return Err(CliError::Usage("--restarts must be at least 1".into()));
+    }
+    if args.top == 0 {
+        return Err(CliError::Usage("--top must be at least 1".into()));
+    }
+    let read_start = Instant::now();
+    let opts = ReadOptions {
+        transpose: args.transpose,
+        ..Default::default()
+    };
+    let target = read_input(&args.target, &opts)?;
+    let background = read_input(&args.background, &opts)?;
+    check_alignment(&target, &background)?;
+    let read_seconds = read_start.elapsed().as_secs_f64();
+    if args.f32 {
+        run_typed::<f32>(args, target, background, read_seconds)
+    } else {
+        run_typed::<f64>(args, target, background, read_seconds)
+    }
+}
+
+/// Names made up by the reader (`feature_1`, …) carry no information and are not compared.
+fn generated(names: &[String]) -> bool {
+    names
+        .iter()
+        .enumerate()
+        .all(|(i, n)| *n == format!("feature_{}", i + 1))
+}
+
+/// Target and background must list the same features in the same order.
+fn check_alignment(target: &Loaded, background: &Loaded) -> Result<(), CliError> {
+    let (mt, mb) = (target.matrix.nrows(), background.matrix.nrows());
+    if mt != mb {
+        return Err(ContrastiveError::FeatureCountMismatch {
+            target: mt,
+            background: mb,
+        }
+        .into());
+    }
+    if generated(&target.feature_names) || generated(&background.feature_names) {
+        return Ok(());
+    }
+    Ok(check_feature_names(&target.feature_names, &background.feature_names)?)
+}
+
+fn loss_of(choice: ContrastLossChoice) -> ContrastiveLoss {
+    match choice {
+        ContrastLossChoice::Frobenius => ContrastiveLoss::SquaredError,
+        ContrastLossChoice::Kl => ContrastiveLoss::Poisson,
+    }
+}
+
+fn run_typed<F: NmfFloat>(
+    args: &ContrastArgs,
+    target: Loaded,
+    background: Loaded,
+    read_seconds: f64,
+) -> Result<(), CliError> {
+    let x = Data::new(cast_matrix::<F>(target.matrix), target.mask)?;
+    let y = Data::new(cast_matrix::<F>(background.matrix), background.mask)?;
+    let names = Names {
+        features: &target.feature_names,
+        target: &target.sample_names,
+        background: &background.sample_names,
+    };
+    ensure_dir(&args.out)?;
+    let alphas = &args.alpha.0;
+    if let [alpha] = alphas.as_slice() {
+        let run = fit_alpha(args, F::lit(*alpha), &x, &y)?;
+        write_run(args, &args.out, &x, &y, &run, &names, read_seconds)?;
+        report(args, &args.out, &run);
+        return Ok(());
+    }
+    for &alpha in alphas {
+        let run = fit_alpha(args, F::lit(alpha), &x, &y)?;
+        let dir = args.out.join(format!("alpha_{alpha}"));
+        ensure_dir(&dir)?;
+        write_run(args, &dir, &x, &y, &run, &names, read_seconds)?;
+        report(args, &dir, &run);
+    }
+    Ok(())
+}
+
+struct Names<'a> {
+    features: &'a [String],
+    target: &'a [String],
+    background: &'a [String],
+}
+
+/// One fit at one α and the time it took.
+struct Run<F> {
+    alpha: F,
+    fit: ContrastiveFit<F>,
+    seconds: f64,
+}
+
+fn params<F: NmfFloat>(args: &ContrastArgs, alpha: F) -> ContrastiveParams<F> {
+    let p = ContrastiveParams::new(args.rank, alpha)
+        .loss(loss_of(args.loss))
+        .n_starts(args.restarts)
+        .seed(args.seed)
+        .max_iter(args.max_iter)
+        .tol(F::lit(args.tol))
+        .check_every(args.check_every)
+        .paper_compatible(args.paper)
+        .normalize_columns(args.normalize_columns)
+        .threads(nmf_bench::summary::threads(nmf_core::linalg::par_for_threads(
+            args.threads,
+        )));
+    match args.damping {
+        Some(d) => p.damping(F::lit(d)),
+        None => p,
+    }
+}
+
+fn fit_alpha<F: NmfFloat>(args: &ContrastArgs, alpha: F, x: &Data<F>, y: &Data<F>) -> Result<Run<F>, CliError> {
+    let valid = params(args, alpha).check()?;
+    let start = Instant::now();
+    let fit = valid.fit(x, y)?;
+    Ok(Run {
+        alpha,
+        fit,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+fn write_run<F: NmfFloat>(
+    args: &ContrastArgs,
+    dir: &Path,
+    x: &Data<F>,
+    y: &Data<F>,
+    run: &Run<F>,
+    names: &Names<'_>,
+    read_seconds: f64,
+) -> Result<(), CliError> {
+    let fit = &run.fit;
+    write_file(
+        dir,
+        "W.tsv",
+        &factor_table("feature", names.features, fit.w.as_ref(), false),
+    )?;
+    write_file(
+        dir,
+        "H_target.tsv",
+        &factor_table("sample", names.target, fit.h_target.as_ref(), true),
+    )?;
+    write_file(
+        dir,
+        "H_background.tsv",
+        &factor_table("sample", names.background, fit.h_background.as_ref(), true),
+    )?;
+    write_file(dir, "history.tsv", &fit.history.to_tsv())?;
+    let summary = summary(args, x, y, run, read_seconds);
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
+    write_file(dir, "summary.json", &(text + "\n"))
+}
+
+fn summary<F: NmfFloat>(args: &ContrastArgs, x: &Data<F>, y: &Data<F>, run: &Run<F>, read_seconds: f64) -> Value {
+    let fit = &run.fit;
+    let par = nmf_core::linalg::par_for_threads(args.threads);
+    let (w, hx) = (fit.w.as_ref(), fit.h_target.as_ref());
+    let rel = relative_error(x, w, hx, par).to_f64_lossy();
+    let kl = kl_divergence(x, w, hx, par).to_f64_lossy();
+    let kkt = fit
+        .history
+        .rows()
+        .last()
+        .map_or(f64::NAN, |r| r.kkt_residual.to_f64_lossy());
+    let loss = loss_of(args.loss);
+    let damping = args.damping.unwrap_or(loss.default_damping::<f64>());
+    let starts: Vec<Value> = fit
+        .scores
+        .iter()
+        .enumerate()
+        .map(|(s, score)| json!({"seed": args.seed.wrapping_add(s as u64), "score": finite(score.to_f64_lossy())}))
+        .collect();
+    let mut s = Map::new();
+    for (key, value) in [
+        ("command", json!("contrast")),
+        ("solver", json!("bcnmf-mu")),
+        ("loss", json!(loss.name())),
+        ("rank", json!(args.rank)),
+        ("alpha", json!(run.alpha.to_f64_lossy())),
+        ("features", json!(x.nrows())),
+        ("samples", json!(x.ncols())),
+        ("background_samples", json!(y.ncols())),
+        ("nnz", json!(x.stats().nnz)),
+        ("background_nnz", json!(y.stats().nnz)),
+        ("iterations", json!(fit.iterations)),
+        ("seconds", json!(run.seconds)),
+        ("read_seconds", json!(read_seconds)),
+        ("converged", json!(fit.stop_reason.converged())),
+        ("stop_reason", json!(fit.stop_reason.as_str())),
+        ("objective", finite(fit.objective.to_f64_lossy())),
+        ("d_target", finite(fit.d_target.to_f64_lossy())),
+        ("d_background", finite(fit.d_background.to_f64_lossy())),
+        ("relative_error", finite(rel)),
+        ("kl_divergence", finite(kl)),
+        ("kkt_residual", finite(kkt)),
+        ("collapsed_features", json!(fit.collapsed_features)),
+        ("damping", json!(damping)),
+        ("paper_compatible", json!(args.paper)),
+        ("normalize_columns", json!(args.normalize_columns)),
+        ("seed", json!(args.seed.wrapping_add(fit.best_start as u64))),
+        ("best_start", json!(fit.best_start)),
+        ("starts", Value::Array(starts)),
+        ("dtype", json!(if args.f32 { "f32" } else { "f64" })),
+        ("target", json!(args.target.display().to_string())),
+        ("background", json!(args.background.display().to_string())),
+        ("threads", json!(nmf_bench::summary::threads(par))),
+        ("version", json!(env!("CARGO_PKG_VERSION"))),
+    ] {
+        s.insert(key.into(), value);
+    }
+    Value::Object(s)
+}
+
+fn report<F: NmfFloat>(args: &ContrastArgs, dir: &Path, run: &Run<F>) {
+    if args.quiet {
+        return;
+    }
+    let fit = &run.fit;
+    eprintln!(
+        "nmf contrast: alpha {}: {} iterations ({}), D_target {:.6e}, D_background {:.6e}, {} collapsed features, written to {}",
+        run.alpha.to_f64_lossy(),
+        fit.iterations,
+        fit.stop_reason,
+        fit.d_target.to_f64_lossy(),
+        fit.d_background.to_f64_lossy(),
+        fit.collapsed_features,
+        dir.display()
+    );
+}

@@ -15,6 +15,8 @@
 //! * [`ContrastiveMu`]: the MM updates (SPEC §1.3–1.5), an [`nmf_core::Solver`], so the
 //!   [`nmf_core::Executor`] drives it and records its history.
 //! * [`ContrastiveParams`]: a builder whose `check()` gives a `fit` with seeded multi-start.
+//! * [`transform`]: coefficients of new target samples with W fixed (exact NNLS for squared
+//!   error, monotone multiplicative updates for Poisson).
 //!
 //! ```
 //! use nmf_core::{faer::Mat, Data};
@@ -39,8 +41,10 @@ pub mod error;
 pub mod fit;
 pub mod problem;
 pub mod solver;
+pub mod transform;
 
 pub use error::{check_feature_names, ContrastiveError, Result};
 pub use fit::{uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR};
 pub use problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState, ContrastiveTerms};
 pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};
+pub use transform::{transform, TransformParams, Transformed};

@@ -167,31 +167,8 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         self.last_terms
     }
 
-    fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
-        let gamma = self.damping_for(loss);
-        match self.epsilon {
-            EpsilonMode::Safe => Rule {
-                gamma,
-                add: F::zero(),
-                den_floor: F::min_positive_value(),
-                y_floor: F::epsilon(),
-                ratio_floor: F::zero(),
-            },
-            EpsilonMode::Reference => {
-                let eps = loss.reference_epsilon();
-                Rule {
-                    gamma,
-                    add: eps,
-                    den_floor: F::zero(),
-                    y_floor: eps,
-                    ratio_floor: if loss == ContrastiveLoss::Poisson {
-                        eps
-                    } else {
-                        F::zero()
-                    },
-                }
-            }
-        }
+    pub(crate) fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
+        Rule::new(self.damping_for(loss), self.epsilon, loss)
     }
 
     /// Performs only the H_X step (D_X never increases).
@@ -204,7 +181,7 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         h_step(
             p.loss(),
             p.target(),
-            &s.w,
+            s.w.as_ref(),
             &mut s.h_target,
             (&mut ws.neg_hx, &mut ws.pos_hx),
             &mut ws.loss,
@@ -223,7 +200,7 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         h_step(
             p.loss(),
             p.background(),
-            &s.w,
+            s.w.as_ref(),
             &mut s.h_background,
             bufs,
             &mut ws.loss,
@@ -280,17 +257,45 @@ pub(crate) fn check_damping<F: NmfFloat>(gamma: F) -> crate::Result<()> {
     Ok(())
 }
 
-struct Rule<F> {
+/// The ε conventions and damping of one MU ratio, shared by every update of the crate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule<F> {
     gamma: F,
     add: F,
     den_floor: F,
-    y_floor: F,
+    pub(crate) y_floor: F,
     ratio_floor: F,
 }
 
 impl<F: NmfFloat> Rule<F> {
+    pub(crate) fn new(gamma: F, mode: EpsilonMode, loss: ContrastiveLoss) -> Self {
+        match mode {
+            EpsilonMode::Safe => Rule {
+                gamma,
+                add: F::zero(),
+                den_floor: F::min_positive_value(),
+                y_floor: F::epsilon(),
+                ratio_floor: F::zero(),
+            },
+            EpsilonMode::Reference => {
+                let eps = loss.reference_epsilon();
+                Rule {
+                    gamma,
+                    add: eps,
+                    den_floor: F::zero(),
+                    y_floor: eps,
+                    ratio_floor: if loss == ContrastiveLoss::Poisson {
+                        eps
+                    } else {
+                        F::zero()
+                    },
+                }
+            }
+        }
+    }
+
     #[inline]
-    fn ratio(&self, num: F, den: F) -> F {
+    pub(crate) fn ratio(&self, num: F, den: F) -> F {
         let mut r = (num / (den + self.add).max(self.den_floor)).max(self.ratio_floor);
         if self.gamma != F::one() {
             r = r.powf(self.gamma);
@@ -299,10 +304,12 @@ impl<F: NmfFloat> Rule<F> {
     }
 }
 
-fn h_step<F: NmfFloat>(
+/// One MU step of H for D(data | W H) with W fixed: the H_X / H_Y step of bcNMF, and the
+/// Poisson transform.
+pub(crate) fn h_step<F: NmfFloat>(
     loss: ContrastiveLoss,
     data: &Data<F>,
-    w: &Mat<F>,
+    w: faer::MatRef<'_, F>,
     h: &mut Mat<F>,
     (neg, pos): (&mut Mat<F>, &mut Mat<F>),
     lws: &mut LossWorkspace<F>,
@@ -311,7 +318,7 @@ fn h_step<F: NmfFloat>(
     loss.grad_parts(
         Block::H,
         data,
-        w.as_ref(),
+        w,
         h.as_ref(),
         rule.y_floor,
         neg.as_mut(),

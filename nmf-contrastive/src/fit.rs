@@ -6,6 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{ContrastiveError, Result};
+use crate::minibatch::ContrastiveMinibatch;
 use crate::problem::{check_alpha, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
 use crate::solver::{check_damping, ContrastiveMu, EpsilonMode};
 
@@ -30,6 +31,7 @@ pub struct ContrastiveParams<F> {
     paper_compatible: bool,
     w_floor: Option<F>,
     normalize_columns: bool,
+    batch_size: Option<usize>,
     par: Par,
 }
 
@@ -56,6 +58,7 @@ impl<F: NmfFloat> ContrastiveParams<F> {
             paper_compatible: false,
             w_floor: None,
             normalize_columns: false,
+            batch_size: None,
             par: Par::Seq,
         }
     }
@@ -109,6 +112,15 @@ impl<F: NmfFloat> ContrastiveParams<F> {
         self.normalize_columns = on;
         self
     }
+    /// Minibatch training (SPEC §1.6): `Some(b)` forms the products W·H `b` samples at a
+    /// time ([`ContrastiveMinibatch`]; memory O(m·b) for them), `None` (default) uses the
+    /// full-batch [`ContrastiveMu`]. Each epoch equals one full-batch iteration up to
+    /// round-off, so the result does not depend on `b`; the batch permutations of start `s`
+    /// are seeded with `seed + s`.
+    pub fn batch_size(mut self, batch: Option<usize>) -> Self {
+        self.batch_size = batch;
+        self
+    }
     /// Threads for the dense products (1 = sequential).
     pub fn threads(mut self, n: usize) -> Self {
         self.par = if n <= 1 { Par::Seq } else { Par::rayon(n) };
@@ -140,6 +152,9 @@ impl<F: NmfFloat> ContrastiveParams<F> {
         }
         if !self.tol.is_finite() || self.tol < F::zero() {
             return bad("tol", self.tol.to_f64_lossy(), "finite and >= 0");
+        }
+        if self.batch_size == Some(0) {
+            return bad("batch_size", 0.0, "at least 1");
         }
         if let Some(f) = self.w_floor {
             if !f.is_finite() || f < F::zero() {
@@ -209,7 +224,8 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
         &self.0
     }
 
-    /// The solver these parameters describe.
+    /// The full-batch solver these parameters describe (wrapped by [`ContrastiveMinibatch`]
+    /// when a batch size is set).
     ///
     /// # Errors
     /// Never for validated parameters.
@@ -251,10 +267,16 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
         let mut scores = Vec::with_capacity(p.n_starts);
         let mut collapsed_best = 0;
         for s in 0..p.n_starts {
-            let state = uniform_init(m, p.rank, nx, ny, p.seed.wrapping_add(s as u64));
-            let solver = self.solver()?;
+            let seed = p.seed.wrapping_add(s as u64);
+            let state = uniform_init(m, p.rank, nx, ny, seed);
             let prob = ContrastiveProblem::new(x, y, p.alpha, p.loss, p.par)?;
-            let fit = Executor::new(prob, solver, rule.clone()).run(state)?;
+            let fit = match p.batch_size {
+                None => Executor::new(prob, self.solver()?, rule.clone()).run(state)?,
+                Some(b) => {
+                    let solver = ContrastiveMinibatch::new(self.solver()?, b, seed)?;
+                    Executor::new(prob, solver, rule.clone()).run(state)?
+                }
+            };
             let score = problem.score(&fit.state);
             scores.push(score);
             let better = best.as_ref().is_none_or(|(b, _, _)| score > *b || b.is_nan());

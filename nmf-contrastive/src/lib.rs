@@ -14,7 +14,11 @@
 //!   J = D_X − α D_Y (**not monotone by design**: the H_Y step raises it).
 //! * [`ContrastiveMu`]: the MM updates (SPEC §1.3–1.5), an [`nmf_core::Solver`], so the
 //!   [`nmf_core::Executor`] drives it and records its history.
+//! * [`ContrastiveMinibatch`]: the same updates by epochs over batches of samples (SPEC §1.6),
+//!   memory O(m·batch) for the products W·H; an epoch equals one full-batch iteration.
 //! * [`ContrastiveParams`]: a builder whose `check()` gives a `fit` with seeded multi-start.
+//! * [`transform`]: coefficients of new target samples with W fixed (exact NNLS for squared
+//!   error, monotone multiplicative updates for Poisson).
 //!
 //! ```
 //! use nmf_core::{faer::Mat, Data};
@@ -37,10 +41,14 @@
 
 pub mod error;
 pub mod fit;
+pub mod minibatch;
 pub mod problem;
 pub mod solver;
+pub mod transform;
 
 pub use error::{check_feature_names, ContrastiveError, Result};
 pub use fit::{uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR};
+pub use minibatch::ContrastiveMinibatch;
 pub use problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState, ContrastiveTerms};
 pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};
+pub use transform::{transform, TransformParams, Transformed};

@@ -167,31 +167,8 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         self.last_terms
     }
 
-    fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
-        let gamma = self.damping_for(loss);
-        match self.epsilon {
-            EpsilonMode::Safe => Rule {
-                gamma,
-                add: F::zero(),
-                den_floor: F::min_positive_value(),
-                y_floor: F::epsilon(),
-                ratio_floor: F::zero(),
-            },
-            EpsilonMode::Reference => {
-                let eps = loss.reference_epsilon();
-                Rule {
-                    gamma,
-                    add: eps,
-                    den_floor: F::zero(),
-                    y_floor: eps,
-                    ratio_floor: if loss == ContrastiveLoss::Poisson {
-                        eps
-                    } else {
-                        F::zero()
-                    },
-                }
-            }
-        }
+    pub(crate) fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
+        Rule::new(self.damping_for(loss), self.epsilon, loss)
     }
 
     /// Performs only the H_X step (D_X never increases).
@@ -204,7 +181,7 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         h_step(
             p.loss(),
             p.target(),
-            &s.w,
+            s.w.as_ref(),
             &mut s.h_target,
             (&mut ws.neg_hx, &mut ws.pos_hx),
             &mut ws.loss,
@@ -223,7 +200,7 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         h_step(
             p.loss(),
             p.background(),
-            &s.w,
+            s.w.as_ref(),
             &mut s.h_background,
             bufs,
             &mut ws.loss,
@@ -254,19 +231,79 @@ impl<F: NmfFloat> ContrastiveMu<F> {
             let (nwy, pwy) = (ws.neg_wy.as_mut(), ws.pos_wy.as_mut());
             loss.grad_parts(Block::W, p.background(), w, hy, rule.y_floor, nwy, pwy, &mut ws.loss);
         }
-        for j in 0..s.w.ncols() {
-            for i in 0..s.w.nrows() {
-                let (mut num, mut den) = (ws.neg_wx[(i, j)], ws.pos_wx[(i, j)]);
-                if alpha != F::zero() {
-                    num += alpha * ws.pos_wy[(i, j)];
-                    den += alpha * ws.neg_wy[(i, j)];
-                }
-                let v = s.w[(i, j)] * rule.ratio(num, den);
-                s.w[(i, j)] = v.max(self.w_floor);
-            }
-        }
+        let parts = [&ws.neg_wx, &ws.pos_wx, &ws.neg_wy, &ws.pos_wy];
+        w_update(&mut s.w, parts, alpha, &rule, self.w_floor);
         Ok(())
     }
+
+    /// Resets the per-run record (iteration count, collapse count, last D_X and D_Y).
+    pub(crate) fn begin(&mut self, p: &ContrastiveProblem<'_, F>, s: &ContrastiveState<F>, lws: &mut LossWorkspace<F>) {
+        self.iter = 0;
+        self.collapsed = count_collapsed(s.w.as_ref());
+        self.last_terms = if self.tol > F::zero() {
+            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, lws);
+            Some((t.d_target, t.d_background))
+        } else {
+            None
+        };
+    }
+
+    /// What follows the three block steps of an iteration: normalisation, the collapse
+    /// count and the convergence test. Shared with [`crate::ContrastiveMinibatch`].
+    pub(crate) fn end_iter(
+        &mut self,
+        p: &ContrastiveProblem<'_, F>,
+        s: &mut ContrastiveState<F>,
+        lws: &mut LossWorkspace<F>,
+    ) -> IterInfo<F> {
+        if self.normalize_columns {
+            s.normalize_columns();
+        }
+        self.iter += 1;
+        self.collapsed = count_collapsed(s.w.as_ref());
+        let mut info = IterInfo::none();
+        if self.tol > F::zero() && self.iter % self.check_every == 0 {
+            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, lws);
+            if let Some((dx, dy)) = self.last_terms {
+                let rel = |old: F, new: F| {
+                    let scale = old.abs().max(F::min_positive_value());
+                    (old - new).abs() / scale
+                };
+                info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
+            }
+            self.last_terms = Some((t.d_target, t.d_background));
+        }
+        info
+    }
+
+    pub(crate) fn floor(&self) -> F {
+        self.w_floor
+    }
+}
+
+/// The W step from its gradient parts, `[neg_W(D_X), pos_W(D_X), neg_W(D_Y), pos_W(D_Y)]`:
+/// `W ← max(W ⊙ ρ^γ, floor)`, `ρ = (neg_X + α pos_Y) ⊘ (pos_X + α neg_Y)`.
+pub(crate) fn w_update<F: NmfFloat>(w: &mut Mat<F>, parts: [&Mat<F>; 4], alpha: F, rule: &Rule<F>, floor: F) {
+    let [neg_wx, pos_wx, neg_wy, pos_wy] = parts;
+    for j in 0..w.ncols() {
+        for i in 0..w.nrows() {
+            let (mut num, mut den) = (neg_wx[(i, j)], pos_wx[(i, j)]);
+            if alpha != F::zero() {
+                num += alpha * pos_wy[(i, j)];
+                den += alpha * neg_wy[(i, j)];
+            }
+            let v = w[(i, j)] * rule.ratio(num, den);
+            w[(i, j)] = v.max(floor);
+        }
+    }
+}
+
+/// [`ContrastiveProblem::check_state`] as a core error (what [`Solver::init`] returns).
+pub(crate) fn check_state_core<F: NmfFloat>(p: &ContrastiveProblem<'_, F>, s: &ContrastiveState<F>) -> Result<()> {
+    p.check_state(s).map_err(|e| match e {
+        crate::ContrastiveError::Core(c) => c,
+        other => NmfError::Unsupported(other.to_string()),
+    })
 }
 
 fn not_init() -> NmfError {
@@ -280,17 +317,45 @@ pub(crate) fn check_damping<F: NmfFloat>(gamma: F) -> crate::Result<()> {
     Ok(())
 }
 
-struct Rule<F> {
+/// The ε conventions and damping of one MU ratio, shared by every update of the crate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule<F> {
     gamma: F,
     add: F,
     den_floor: F,
-    y_floor: F,
+    pub(crate) y_floor: F,
     ratio_floor: F,
 }
 
 impl<F: NmfFloat> Rule<F> {
+    pub(crate) fn new(gamma: F, mode: EpsilonMode, loss: ContrastiveLoss) -> Self {
+        match mode {
+            EpsilonMode::Safe => Rule {
+                gamma,
+                add: F::zero(),
+                den_floor: F::min_positive_value(),
+                y_floor: F::epsilon(),
+                ratio_floor: F::zero(),
+            },
+            EpsilonMode::Reference => {
+                let eps = loss.reference_epsilon();
+                Rule {
+                    gamma,
+                    add: eps,
+                    den_floor: F::zero(),
+                    y_floor: eps,
+                    ratio_floor: if loss == ContrastiveLoss::Poisson {
+                        eps
+                    } else {
+                        F::zero()
+                    },
+                }
+            }
+        }
+    }
+
     #[inline]
-    fn ratio(&self, num: F, den: F) -> F {
+    pub(crate) fn ratio(&self, num: F, den: F) -> F {
         let mut r = (num / (den + self.add).max(self.den_floor)).max(self.ratio_floor);
         if self.gamma != F::one() {
             r = r.powf(self.gamma);
@@ -299,10 +364,12 @@ impl<F: NmfFloat> Rule<F> {
     }
 }
 
-fn h_step<F: NmfFloat>(
+/// One MU step of H for D(data | W H) with W fixed: the H_X / H_Y step of bcNMF, and the
+/// Poisson transform.
+pub(crate) fn h_step<F: NmfFloat>(
     loss: ContrastiveLoss,
     data: &Data<F>,
-    w: &Mat<F>,
+    w: faer::MatRef<'_, F>,
     h: &mut Mat<F>,
     (neg, pos): (&mut Mat<F>, &mut Mat<F>),
     lws: &mut LossWorkspace<F>,
@@ -311,7 +378,7 @@ fn h_step<F: NmfFloat>(
     loss.grad_parts(
         Block::H,
         data,
-        w.as_ref(),
+        w,
         h.as_ref(),
         rule.y_floor,
         neg.as_mut(),
@@ -345,10 +412,7 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> 
     }
 
     fn init(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<()> {
-        p.check_state(s).map_err(|e| match e {
-            crate::ContrastiveError::Core(c) => c,
-            other => NmfError::Unsupported(other.to_string()),
-        })?;
+        check_state_core(p, s)?;
         let (m, k, nx, ny) = (s.w.nrows(), s.w.ncols(), s.h_target.ncols(), s.h_background.ncols());
         let mut ws = Workspace {
             loss: LossWorkspace::new(p.par()),
@@ -368,14 +432,7 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> 
         for b in [&mut ws.neg_wx, &mut ws.pos_wx, &mut ws.neg_wy, &mut ws.pos_wy] {
             ensure_shape(b, m, k);
         }
-        self.iter = 0;
-        self.collapsed = count_collapsed(s.w.as_ref());
-        self.last_terms = if self.tol > F::zero() {
-            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, &mut ws.loss);
-            Some((t.d_target, t.d_background))
-        } else {
-            None
-        };
+        self.begin(p, s, &mut ws.loss);
         self.ws = Some(ws);
         Ok(())
     }
@@ -384,24 +441,9 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> 
         self.step_target(p, s)?;
         self.step_background(p, s)?;
         self.step_basis(p, s)?;
-        if self.normalize_columns {
-            s.normalize_columns();
-        }
-        self.iter += 1;
-        self.collapsed = count_collapsed(s.w.as_ref());
-        let mut info = IterInfo::none();
-        if self.tol > F::zero() && self.iter % self.check_every == 0 {
-            let ws = self.ws.as_mut().ok_or_else(not_init)?;
-            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, &mut ws.loss);
-            if let Some((dx, dy)) = self.last_terms {
-                let rel = |old: F, new: F| {
-                    let scale = old.abs().max(F::min_positive_value());
-                    (old - new).abs() / scale
-                };
-                info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
-            }
-            self.last_terms = Some((t.d_target, t.d_background));
-        }
+        let mut ws = self.ws.take().ok_or_else(not_init)?;
+        let info = self.end_iter(p, s, &mut ws.loss);
+        self.ws = Some(ws);
         Ok(info)
     }
 }

@@ -39,8 +39,13 @@ pub mod error;
 pub mod fit;
 pub mod problem;
 pub mod solver;
+pub mod topics;
 
 pub use error::{check_feature_names, ContrastiveError, Result};
 pub use fit::{uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR};
 pub use problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState, ContrastiveTerms};
 pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};
+pub use topics::{
+    cluster_ari, top_features, topic_enrichment, topic_proportions, welch_t_test, ClusterAri, TopFeatures, TopicError,
+    WelchTest,
+};

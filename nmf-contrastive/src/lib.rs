@@ -45,6 +45,7 @@ pub mod minibatch;
 pub mod problem;
 pub mod solver;
 pub mod transform;
+pub mod topics;
 
 pub use error::{check_feature_names, ContrastiveError, Result};
 pub use fit::{uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR};
@@ -52,3 +53,7 @@ pub use minibatch::ContrastiveMinibatch;
 pub use problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState, ContrastiveTerms};
 pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};
 pub use transform::{transform, TransformParams, Transformed};
+pub use topics::{
+    cluster_ari, top_features, topic_enrichment, topic_proportions, welch_t_test, ClusterAri, TopFeatures, TopicError,
+    WelchTest,
+};

@@ -161,6 +161,9 @@ pub enum NmfError {
     /// A dense linear-algebra routine failed.
     #[error("linear algebra failure: {0}")]
     Linalg(String),
+    /// Clustering (k-means, silhouette) failed.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// Result alias of nmf-core.

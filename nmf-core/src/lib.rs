@@ -14,6 +14,7 @@
 //! * [`Init`]: random, NNDSVD, NNDSVDa, NNDSVDar (seeded randomized SVD) or custom factors.
 //! * [`metrics`]: relative error, KL divergence, KKT residual, matched cosine (Hungarian),
 //!   adjusted Rand index.
+//! * [`cluster`]: k-means (greedy k-means++, seeded starts) and the silhouette coefficient.
 //! * [`NmfParams`]: a builder validated once into [`NmfValidParams`], whose `fit` runs a solver.
 //!
 //! Solvers live in `nmf-solvers`. Every item is generic over `f32` and `f64` ([`NmfFloat`]).
@@ -34,6 +35,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod constraint;
 pub mod data;
 pub mod error;
@@ -50,6 +52,7 @@ pub mod scalar;
 pub mod solver;
 pub mod stopping;
 
+pub use cluster::{silhouette_samples, silhouette_score, ClusterError, KMeansFit, KMeansParams, KMeansValidParams};
 pub use constraint::{normalize_w_to_simplex, Constraint, ElasticNet};
 pub use data::{CscMatrix, CscRef, Data, DataStats, Mask, Matrix};
 pub use error::{NmfError, NmfParamsError, Result};

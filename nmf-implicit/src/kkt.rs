@@ -38,36 +38,73 @@ pub(crate) trait StackedApply<F: NmfFloat> {
 macro_rules! stacked_linop {
     ($ty:ident) => {
         impl<F: NmfFloat> nmf_core::faer::matrix_free::LinOp<F> for $ty<'_, F> {
-            fn apply_scratch(&self, _rhs_ncols: usize, _par: Par) -> StackReq {
-                let n = StackedApply::<F>::dim(self);
-                StackReq::all_of(&[StackReq::new::<F>(n), StackReq::new::<F>(n), self.one_scratch()])
+            fn apply_scratch(
+                &self,
+                _rhs_ncols: usize,
+                _par: nmf_core::faer::Par,
+            ) -> nmf_core::faer::dyn_stack::StackReq {
+                let n = $crate::kkt::StackedApply::<F>::dim(self);
+                nmf_core::faer::dyn_stack::StackReq::all_of(&[
+                    nmf_core::faer::dyn_stack::StackReq::new::<F>(n),
+                    nmf_core::faer::dyn_stack::StackReq::new::<F>(n),
+                    $crate::kkt::StackedApply::<F>::one_scratch(self),
+                ])
             }
             fn nrows(&self) -> usize {
-                StackedApply::<F>::dim(self)
+                $crate::kkt::StackedApply::<F>::dim(self)
             }
             fn ncols(&self) -> usize {
-                StackedApply::<F>::dim(self)
+                $crate::kkt::StackedApply::<F>::dim(self)
             }
-            fn apply(&self, out: MatMut<'_, F>, rhs: MatRef<'_, F>, _par: Par, stack: &mut MemStack) {
+            fn apply(
+                &self,
+                out: nmf_core::faer::MatMut<'_, F>,
+                rhs: nmf_core::faer::MatRef<'_, F>,
+                _par: nmf_core::faer::Par,
+                stack: &mut nmf_core::faer::dyn_stack::MemStack,
+            ) {
                 $crate::kkt::apply_cols(self, out, rhs, false, stack);
             }
-            fn conj_apply(&self, out: MatMut<'_, F>, rhs: MatRef<'_, F>, _par: Par, stack: &mut MemStack) {
+            fn conj_apply(
+                &self,
+                out: nmf_core::faer::MatMut<'_, F>,
+                rhs: nmf_core::faer::MatRef<'_, F>,
+                _par: nmf_core::faer::Par,
+                stack: &mut nmf_core::faer::dyn_stack::MemStack,
+            ) {
                 $crate::kkt::apply_cols(self, out, rhs, false, stack);
             }
         }
         impl<F: NmfFloat> nmf_core::faer::matrix_free::BiLinOp<F> for $ty<'_, F> {
-            fn transpose_apply_scratch(&self, rhs_ncols: usize, par: Par) -> StackReq {
+            fn transpose_apply_scratch(
+                &self,
+                rhs_ncols: usize,
+                par: nmf_core::faer::Par,
+            ) -> nmf_core::faer::dyn_stack::StackReq {
                 nmf_core::faer::matrix_free::LinOp::<F>::apply_scratch(self, rhs_ncols, par)
             }
-            fn transpose_apply(&self, out: MatMut<'_, F>, rhs: MatRef<'_, F>, _par: Par, stack: &mut MemStack) {
+            fn transpose_apply(
+                &self,
+                out: nmf_core::faer::MatMut<'_, F>,
+                rhs: nmf_core::faer::MatRef<'_, F>,
+                _par: nmf_core::faer::Par,
+                stack: &mut nmf_core::faer::dyn_stack::MemStack,
+            ) {
                 $crate::kkt::apply_cols(self, out, rhs, true, stack);
             }
-            fn adjoint_apply(&self, out: MatMut<'_, F>, rhs: MatRef<'_, F>, _par: Par, stack: &mut MemStack) {
+            fn adjoint_apply(
+                &self,
+                out: nmf_core::faer::MatMut<'_, F>,
+                rhs: nmf_core::faer::MatRef<'_, F>,
+                _par: nmf_core::faer::Par,
+                stack: &mut nmf_core::faer::dyn_stack::MemStack,
+            ) {
                 $crate::kkt::apply_cols(self, out, rhs, true, stack);
             }
         }
     };
 }
+pub(crate) use stacked_linop;
 
 /// Applies a stacked operator column by column through contiguous scratch copies.
 #[track_caller]

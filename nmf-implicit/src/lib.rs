@@ -49,12 +49,14 @@
 
 pub mod active;
 pub mod error;
+pub mod joint;
 pub mod kkt;
 pub mod krylov;
 pub mod nnls;
 
 pub use active::{ActiveSet, ActiveSetCounts, ActiveSetTol, EntryState};
 pub use error::{ImplicitError, Result};
+pub use joint::{FactorTangent, JointKkt, JointNmf, JointOptions};
 pub use kkt::{KktScaling, NnlsKkt};
 pub use krylov::{gmres, KrylovInfo, KrylovParams, Transposed};
 pub use nnls::{NnlsBlock, NnlsGrad, NnlsTangent, Polish};

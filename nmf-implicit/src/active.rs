@@ -156,14 +156,16 @@ impl ActiveSet {
     /// Per-entry weights `(a, b)` of the complementarity row `a·dv + b·dλ` of the KKT system.
     ///
     /// `Raw` keeps `(λ, v)` (the derivative of `λ ⊙ v`); `Normalized` divides the row by
-    /// `λ + v`, which turns it into `dv = 0` (active) or `dλ = 0` (free) and leaves the primal
-    /// solution unchanged (a left diagonal scaling). Degenerate entries always get `(1, 0)`:
-    /// the active convention.
+    /// `(λ + v)/s`, which turns it into `s·dv = 0` (active) or `s·dλ = 0` (free) and leaves
+    /// the primal solution unchanged (a left diagonal scaling). `s` is the scale of the
+    /// matching Hessian block (its mean diagonal), so the pinned rows do not make the operator
+    /// strongly non-normal. Degenerate entries always get `(s, 0)`: the active convention.
     pub(crate) fn complementarity_weights<F: NmfFloat>(
         &self,
         v: MatRef<'_, F>,
         dual: MatRef<'_, F>,
         scaling: crate::KktScaling,
+        s: F,
     ) -> (Mat<F>, Mat<F>) {
         let (r, c) = (v.nrows(), v.ncols());
         let mut a = Mat::zeros(r, c);
@@ -171,9 +173,9 @@ impl ActiveSet {
         for j in 0..c {
             for i in 0..r {
                 let (wa, wb) = match (self.state(i, j), scaling) {
-                    (EntryState::Degenerate, _) => (F::one(), F::zero()),
-                    (EntryState::Free, crate::KktScaling::Normalized) => (F::zero(), F::one()),
-                    (EntryState::Active, crate::KktScaling::Normalized) => (F::one(), F::zero()),
+                    (EntryState::Degenerate, _) => (s, F::zero()),
+                    (EntryState::Free, crate::KktScaling::Normalized) => (F::zero(), s),
+                    (EntryState::Active, crate::KktScaling::Normalized) => (s, F::zero()),
                     // Exact complementarity at the classified point: λ = 0 on free entries,
                     // v = 0 on active ones.
                     (EntryState::Free, crate::KktScaling::Raw) => (F::zero(), v[(i, j)]),
@@ -184,6 +186,19 @@ impl ActiveSet {
             }
         }
         (a, b)
+    }
+}
+
+/// The mean diagonal of a square matrix (1 if it is not positive and finite): the scale of
+/// the pinned rows of a KKT system.
+pub(crate) fn mean_diag<F: NmfFloat>(q: MatRef<'_, F>) -> F {
+    let k = q.nrows();
+    let t = (0..k).fold(F::zero(), |s, l| s + q[(l, l)]);
+    let s = if k > 0 { t / F::from_count(k) } else { F::one() };
+    if s > F::zero() && s.is_finite() {
+        s
+    } else {
+        F::one()
     }
 }
 

@@ -40,7 +40,7 @@ use nmf_core::linalg::{gemm, thin_svd};
 use nmf_core::{Data, Frobenius, Init, NmfFloat, NmfParams};
 use nmf_solvers::{Anls, Bpp};
 
-use crate::active::{projected_gradient_max, ActiveSet, ActiveSetTol};
+use crate::active::{mean_diag, projected_gradient_max, ActiveSet, ActiveSetTol};
 use crate::error::{ImplicitError, Result};
 use crate::kkt::{stacked_linop, view, view_mut, KktScaling, StackedApply};
 use crate::krylov::{gmres, KrylovInfo, KrylovParams, Transposed};
@@ -285,12 +285,30 @@ impl<F: NmfFloat> JointNmf<F> {
 
     /// The joint KKT Jacobian as a matrix-free operator.
     pub fn kkt_operator(&self, scaling: KktScaling) -> JointKkt<'_, F> {
-        let (aw, bw) = self
-            .set_w
-            .complementarity_weights(self.w.as_ref(), self.dual_w.as_ref(), scaling);
-        let (ah, bh) = self
-            .set_h
-            .complementarity_weights(self.h.as_ref(), self.dual_h.as_ref(), scaling);
+        let k = self.w.ncols();
+        let (mut hht, mut wtw) = (Mat::zeros(k, k), Mat::zeros(k, k));
+        gemm(
+            hht.as_mut(),
+            Accum::Replace,
+            self.h.as_ref(),
+            self.h.transpose(),
+            F::one(),
+            Par::Seq,
+        );
+        gemm(
+            wtw.as_mut(),
+            Accum::Replace,
+            self.w.transpose(),
+            self.w.as_ref(),
+            F::one(),
+            Par::Seq,
+        );
+        let (aw, bw) =
+            self.set_w
+                .complementarity_weights(self.w.as_ref(), self.dual_w.as_ref(), scaling, mean_diag(hht.as_ref()));
+        let (ah, bh) =
+            self.set_h
+                .complementarity_weights(self.h.as_ref(), self.dual_h.as_ref(), scaling, mean_diag(wtw.as_ref()));
         JointKkt {
             w: self.w.as_ref(),
             h: self.h.as_ref(),

@@ -29,7 +29,7 @@ use nmf_core::linalg::gemm;
 use nmf_core::{NmfError, NmfFloat};
 use nmf_solvers::{Bpp, BppInfo};
 
-use crate::active::{projected_gradient_max, ActiveSet, ActiveSetTol};
+use crate::active::{mean_diag, projected_gradient_max, ActiveSet, ActiveSetTol};
 use crate::error::{ImplicitError, Result};
 use crate::kkt::{KktScaling, NnlsKkt};
 use crate::krylov::{gmres, KrylovInfo, KrylovParams, Transposed};
@@ -537,9 +537,9 @@ impl<F: NmfFloat> NnlsBlock<F> {
     /// The KKT Jacobian in `(H, Λ)` as a matrix-free operator (for faer's solvers or
     /// [`gmres`]).
     pub fn kkt_operator(&self, scaling: KktScaling) -> NnlsKkt<'_, F> {
-        let (a, b) = self
-            .set
-            .complementarity_weights(self.h.as_ref(), self.dual.as_ref(), scaling);
+        let (a, b) =
+            self.set
+                .complementarity_weights(self.h.as_ref(), self.dual.as_ref(), scaling, mean_diag(self.q.as_ref()));
         NnlsKkt {
             q: self.q.as_ref(),
             a,

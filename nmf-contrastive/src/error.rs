@@ -34,6 +34,24 @@ pub enum ContrastiveError {
     /// The damping exponent must lie in (0, 1].
     #[error("damping must be in (0, 1], got {0}")]
     BadDamping(f64),
+    /// A basis W and new samples given to [`crate::transform()`] do not share the features.
+    #[error("the basis W has {basis} features (rows) but the new samples have {data}: transform needs the features W was fitted on, in the same order")]
+    BasisFeatureMismatch {
+        /// Rows of W.
+        basis: usize,
+        /// Rows of the new samples.
+        data: usize,
+    },
+    /// A matrix of coefficients does not have one row per topic of W.
+    #[error("{what} has {got} rows but W has rank {rank}")]
+    RankMismatch {
+        /// The matrix (`"initial H"`).
+        what: &'static str,
+        /// Columns of W.
+        rank: usize,
+        /// Rows given.
+        got: usize,
+    },
     /// Another parameter out of range.
     #[error("parameter {name} = {value} is out of range: {expected}")]
     BadParam {

@@ -3,7 +3,9 @@
 use faer::Mat;
 use nmf_core::{Block, Data, IterInfo, LossWorkspace, NmfError, NmfFloat, Result, Solver};
 
-use crate::problem::{contrastive_terms, ensure_shape, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
+use crate::problem::{
+    contrastive_terms, ensure_shape, AsContrastiveProblem, ContrastiveLoss, ContrastiveProblem, ContrastiveState,
+};
 
 /// How the updates guard against division by zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,8 +45,9 @@ pub const COLLAPSE_RELATIVE: f64 = 1e-8;
 ///
 /// **Collapse guard.** Poisson bcNMF is unbounded below: rows of W for features with more
 /// α-weighted background than target mass go to 0 (SPEC §1.2, §1.12). An optional floor
-/// `W ≥ w_floor` bounds J; [`ContrastiveMu::collapsed_features`] counts rows of W that are
-/// negligible (largest entry ≤ [`COLLAPSE_RELATIVE`] × W's largest entry).
+/// `W ≥ w_floor` bounds J but does not stop the runaway (J still falls to the floor's
+/// bound); the optional [`ContrastiveMu::collapse_guard`] stops it.
+/// [`ContrastiveMu::collapsed_features`] counts the collapsed features ([`count_collapsed`]).
 #[derive(Debug, Clone)]
 pub struct ContrastiveMu<F: NmfFloat> {
     damping: Option<F>,
@@ -56,6 +59,8 @@ pub struct ContrastiveMu<F: NmfFloat> {
     iter: usize,
     last_terms: Option<(F, F)>,
     collapsed: usize,
+    guard: F,
+    guard_tripped: bool,
     ws: Option<Workspace<F>>,
 }
 
@@ -92,6 +97,8 @@ impl<F: NmfFloat> ContrastiveMu<F> {
             iter: 0,
             last_terms: None,
             collapsed: 0,
+            guard: F::zero(),
+            guard_tripped: false,
             ws: None,
         }
     }
@@ -162,36 +169,41 @@ impl<F: NmfFloat> ContrastiveMu<F> {
     pub fn collapsed_features(&self) -> usize {
         self.collapsed
     }
+    /// The collapse guard (SPEC §1.12; 0 = off, the default). At every check (`check_every`
+    /// iterations, see [`ContrastiveMu::stopping`]) the run stops, reporting
+    /// [`IterInfo::converged`] with [`ContrastiveMu::collapse_guard_tripped`] set, when J fell
+    /// since the previous check while D_X **rose** by more than `threshold` (relative).
+    ///
+    /// This is the SPEC's "J falls faster than a threshold" made specific: in the Poisson
+    /// runaway J falls without bound because rows of W the target needs go to zero, so D_X
+    /// and D_Y both grow (D_Y faster, by α). A healthy run also sees J fall fast, early, but
+    /// with D_X falling too; bcNMF's deliberate trade of target fit for background misfit
+    /// moves D_X by a few per cent at most. See [`crate::ContrastiveStopReason::CollapseGuard`].
+    ///
+    /// # Errors
+    /// [`crate::ContrastiveError::BadParam`] if negative or not finite.
+    pub fn collapse_guard(mut self, threshold: F) -> crate::Result<Self> {
+        if !threshold.is_finite() || threshold < F::zero() {
+            return Err(crate::ContrastiveError::BadParam {
+                name: "collapse_guard",
+                value: threshold.to_f64_lossy(),
+                expected: "finite and >= 0",
+            });
+        }
+        self.guard = threshold;
+        Ok(self)
+    }
+    /// Whether the collapse guard stopped the last run.
+    pub fn collapse_guard_tripped(&self) -> bool {
+        self.guard_tripped
+    }
     /// D_X and D_Y at the last convergence check, if any.
     pub fn last_terms(&self) -> Option<(F, F)> {
         self.last_terms
     }
 
-    fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
-        let gamma = self.damping_for(loss);
-        match self.epsilon {
-            EpsilonMode::Safe => Rule {
-                gamma,
-                add: F::zero(),
-                den_floor: F::min_positive_value(),
-                y_floor: F::epsilon(),
-                ratio_floor: F::zero(),
-            },
-            EpsilonMode::Reference => {
-                let eps = loss.reference_epsilon();
-                Rule {
-                    gamma,
-                    add: eps,
-                    den_floor: F::zero(),
-                    y_floor: eps,
-                    ratio_floor: if loss == ContrastiveLoss::Poisson {
-                        eps
-                    } else {
-                        F::zero()
-                    },
-                }
-            }
-        }
+    pub(crate) fn rule(&self, loss: ContrastiveLoss) -> Rule<F> {
+        Rule::new(self.damping_for(loss), self.epsilon, loss)
     }
 
     /// Performs only the H_X step (D_X never increases).
@@ -204,7 +216,7 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         h_step(
             p.loss(),
             p.target(),
-            &s.w,
+            s.w.as_ref(),
             &mut s.h_target,
             (&mut ws.neg_hx, &mut ws.pos_hx),
             &mut ws.loss,
@@ -223,7 +235,7 @@ impl<F: NmfFloat> ContrastiveMu<F> {
         h_step(
             p.loss(),
             p.background(),
-            &s.w,
+            s.w.as_ref(),
             &mut s.h_background,
             bufs,
             &mut ws.loss,
@@ -254,19 +266,89 @@ impl<F: NmfFloat> ContrastiveMu<F> {
             let (nwy, pwy) = (ws.neg_wy.as_mut(), ws.pos_wy.as_mut());
             loss.grad_parts(Block::W, p.background(), w, hy, rule.y_floor, nwy, pwy, &mut ws.loss);
         }
-        for j in 0..s.w.ncols() {
-            for i in 0..s.w.nrows() {
-                let (mut num, mut den) = (ws.neg_wx[(i, j)], ws.pos_wx[(i, j)]);
-                if alpha != F::zero() {
-                    num += alpha * ws.pos_wy[(i, j)];
-                    den += alpha * ws.neg_wy[(i, j)];
-                }
-                let v = s.w[(i, j)] * rule.ratio(num, den);
-                s.w[(i, j)] = v.max(self.w_floor);
-            }
-        }
+        let parts = [&ws.neg_wx, &ws.pos_wx, &ws.neg_wy, &ws.pos_wy];
+        w_update(&mut s.w, parts, alpha, &rule, self.w_floor);
         Ok(())
     }
+
+    /// Resets the per-run record (iteration count, collapse count, last D_X and D_Y).
+    pub(crate) fn begin(&mut self, p: &ContrastiveProblem<'_, F>, s: &ContrastiveState<F>, lws: &mut LossWorkspace<F>) {
+        self.iter = 0;
+        self.collapsed = p.collapsed_features(s.w.as_ref());
+        self.guard_tripped = false;
+        self.last_terms = if self.tol > F::zero() || self.guard > F::zero() {
+            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, lws);
+            Some((t.d_target, t.d_background))
+        } else {
+            None
+        };
+    }
+
+    /// What follows the three block steps of an iteration: normalisation, the collapse
+    /// count and the convergence test. Shared with [`crate::ContrastiveMinibatch`].
+    pub(crate) fn end_iter(
+        &mut self,
+        p: &ContrastiveProblem<'_, F>,
+        s: &mut ContrastiveState<F>,
+        lws: &mut LossWorkspace<F>,
+    ) -> IterInfo<F> {
+        if self.normalize_columns {
+            s.normalize_columns();
+        }
+        self.iter += 1;
+        self.collapsed = p.collapsed_features(s.w.as_ref());
+        let mut info = IterInfo::none();
+        let watching = self.tol > F::zero() || self.guard > F::zero();
+        if watching && self.iter % self.check_every == 0 {
+            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, lws);
+            if let Some((dx, dy)) = self.last_terms {
+                let rel = |old: F, new: F| {
+                    let scale = old.abs().max(F::min_positive_value());
+                    (old - new).abs() / scale
+                };
+                let a = p.alpha();
+                let j_fell = t.d_target - a * t.d_background < dx - a * dy;
+                // J falling *because* the target fit gets worse: the runaway, not a transient.
+                if self.guard > F::zero() && j_fell && t.d_target - dx > self.guard * dx {
+                    self.guard_tripped = true;
+                    info.converged = true;
+                } else if self.tol > F::zero() {
+                    info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
+                }
+            }
+            self.last_terms = Some((t.d_target, t.d_background));
+        }
+        info
+    }
+
+    pub(crate) fn floor(&self) -> F {
+        self.w_floor
+    }
+}
+
+/// The W step from its gradient parts, `[neg_W(D_X), pos_W(D_X), neg_W(D_Y), pos_W(D_Y)]`:
+/// `W ← max(W ⊙ ρ^γ, floor)`, `ρ = (neg_X + α pos_Y) ⊘ (pos_X + α neg_Y)`.
+pub(crate) fn w_update<F: NmfFloat>(w: &mut Mat<F>, parts: [&Mat<F>; 4], alpha: F, rule: &Rule<F>, floor: F) {
+    let [neg_wx, pos_wx, neg_wy, pos_wy] = parts;
+    for j in 0..w.ncols() {
+        for i in 0..w.nrows() {
+            let (mut num, mut den) = (neg_wx[(i, j)], pos_wx[(i, j)]);
+            if alpha != F::zero() {
+                num += alpha * pos_wy[(i, j)];
+                den += alpha * neg_wy[(i, j)];
+            }
+            let v = w[(i, j)] * rule.ratio(num, den);
+            w[(i, j)] = v.max(floor);
+        }
+    }
+}
+
+/// [`ContrastiveProblem::check_state`] as a core error (what [`Solver::init`] returns).
+pub(crate) fn check_state_core<F: NmfFloat>(p: &ContrastiveProblem<'_, F>, s: &ContrastiveState<F>) -> Result<()> {
+    p.check_state(s).map_err(|e| match e {
+        crate::ContrastiveError::Core(c) => c,
+        other => NmfError::Unsupported(other.to_string()),
+    })
 }
 
 fn not_init() -> NmfError {
@@ -280,17 +362,45 @@ pub(crate) fn check_damping<F: NmfFloat>(gamma: F) -> crate::Result<()> {
     Ok(())
 }
 
-struct Rule<F> {
+/// The ε conventions and damping of one MU ratio, shared by every update of the crate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rule<F> {
     gamma: F,
     add: F,
     den_floor: F,
-    y_floor: F,
+    pub(crate) y_floor: F,
     ratio_floor: F,
 }
 
 impl<F: NmfFloat> Rule<F> {
+    pub(crate) fn new(gamma: F, mode: EpsilonMode, loss: ContrastiveLoss) -> Self {
+        match mode {
+            EpsilonMode::Safe => Rule {
+                gamma,
+                add: F::zero(),
+                den_floor: F::min_positive_value(),
+                y_floor: F::epsilon(),
+                ratio_floor: F::zero(),
+            },
+            EpsilonMode::Reference => {
+                let eps = loss.reference_epsilon();
+                Rule {
+                    gamma,
+                    add: eps,
+                    den_floor: F::zero(),
+                    y_floor: eps,
+                    ratio_floor: if loss == ContrastiveLoss::Poisson {
+                        eps
+                    } else {
+                        F::zero()
+                    },
+                }
+            }
+        }
+    }
+
     #[inline]
-    fn ratio(&self, num: F, den: F) -> F {
+    pub(crate) fn ratio(&self, num: F, den: F) -> F {
         let mut r = (num / (den + self.add).max(self.den_floor)).max(self.ratio_floor);
         if self.gamma != F::one() {
             r = r.powf(self.gamma);
@@ -299,10 +409,12 @@ impl<F: NmfFloat> Rule<F> {
     }
 }
 
-fn h_step<F: NmfFloat>(
+/// One MU step of H for D(data | W H) with W fixed: the H_X / H_Y step of bcNMF, and the
+/// Poisson transform.
+pub(crate) fn h_step<F: NmfFloat>(
     loss: ContrastiveLoss,
     data: &Data<F>,
-    w: &Mat<F>,
+    w: faer::MatRef<'_, F>,
     h: &mut Mat<F>,
     (neg, pos): (&mut Mat<F>, &mut Mat<F>),
     lws: &mut LossWorkspace<F>,
@@ -311,7 +423,7 @@ fn h_step<F: NmfFloat>(
     loss.grad_parts(
         Block::H,
         data,
-        w.as_ref(),
+        w,
         h.as_ref(),
         rule.y_floor,
         neg.as_mut(),
@@ -325,8 +437,40 @@ fn h_step<F: NmfFloat>(
     }
 }
 
-/// Rows of `w` whose largest entry is ≤ [`COLLAPSE_RELATIVE`] × the largest entry of `w`.
-pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>) -> usize {
+/// Collapsed features (SPEC §1.12): rows of `w` whose largest entry is ≤
+/// [`COLLAPSE_RELATIVE`] × the largest entry of `w`, among the features in which the target
+/// has mass. Features with no target mass are left out: their row of W goes to zero in any
+/// NMF, contrastive or not, and says nothing about the Poisson runaway (where the fit
+/// sacrifices features the target does express).
+///
+/// # Panics
+/// If `w` does not have one row per feature of `target`.
+pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>, target: &Data<F>) -> usize {
+    collapsed_rows(w, &rows_with_mass(target))
+}
+
+/// Which rows (features) of `x` have a nonzero observed entry.
+pub(crate) fn rows_with_mass<F: NmfFloat>(x: &Data<F>) -> Vec<bool> {
+    let mut mass = vec![false; x.nrows()];
+    match x.matrix() {
+        nmf_core::Matrix::Dense(d) => {
+            for j in 0..d.ncols() {
+                for (i, m) in mass.iter_mut().enumerate() {
+                    *m |= d[(i, j)] != F::zero();
+                }
+            }
+        }
+        nmf_core::Matrix::Sparse(sp) => {
+            for &i in sp.row_idx() {
+                mass[i] = true;
+            }
+        }
+    }
+    mass
+}
+
+pub(crate) fn collapsed_rows<F: NmfFloat>(w: faer::MatRef<'_, F>, has_mass: &[bool]) -> usize {
+    assert_eq!(w.nrows(), has_mass.len(), "W must have one row per feature");
     let mut top = F::zero();
     for j in 0..w.ncols() {
         for i in 0..w.nrows() {
@@ -335,20 +479,18 @@ pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>) -> usize {
     }
     let thr = top * F::lit(COLLAPSE_RELATIVE);
     (0..w.nrows())
-        .filter(|&i| (0..w.ncols()).all(|j| w[(i, j)] <= thr))
+        .filter(|&i| has_mass[i] && (0..w.ncols()).all(|j| w[(i, j)] <= thr))
         .count()
 }
 
-impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> {
+impl<F: NmfFloat, P: AsContrastiveProblem<F>> Solver<F, P> for ContrastiveMu<F> {
     fn name(&self) -> String {
         "bcnmf-mu".into()
     }
 
-    fn init(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<()> {
-        p.check_state(s).map_err(|e| match e {
-            crate::ContrastiveError::Core(c) => c,
-            other => NmfError::Unsupported(other.to_string()),
-        })?;
+    fn init(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<()> {
+        let p = p.contrastive();
+        check_state_core(p, s)?;
         let (m, k, nx, ny) = (s.w.nrows(), s.w.ncols(), s.h_target.ncols(), s.h_background.ncols());
         let mut ws = Workspace {
             loss: LossWorkspace::new(p.par()),
@@ -368,40 +510,33 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> 
         for b in [&mut ws.neg_wx, &mut ws.pos_wx, &mut ws.neg_wy, &mut ws.pos_wy] {
             ensure_shape(b, m, k);
         }
-        self.iter = 0;
-        self.collapsed = count_collapsed(s.w.as_ref());
-        self.last_terms = if self.tol > F::zero() {
-            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, &mut ws.loss);
-            Some((t.d_target, t.d_background))
-        } else {
-            None
-        };
+        self.begin(p, s, &mut ws.loss);
         self.ws = Some(ws);
         Ok(())
     }
 
-    fn next_iter(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+    fn next_iter(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        let p = p.contrastive();
         self.step_target(p, s)?;
         self.step_background(p, s)?;
         self.step_basis(p, s)?;
-        if self.normalize_columns {
-            s.normalize_columns();
-        }
-        self.iter += 1;
-        self.collapsed = count_collapsed(s.w.as_ref());
-        let mut info = IterInfo::none();
-        if self.tol > F::zero() && self.iter % self.check_every == 0 {
-            let ws = self.ws.as_mut().ok_or_else(not_init)?;
-            let t = contrastive_terms(p.loss(), p.target(), p.background(), s, &mut ws.loss);
-            if let Some((dx, dy)) = self.last_terms {
-                let rel = |old: F, new: F| {
-                    let scale = old.abs().max(F::min_positive_value());
-                    (old - new).abs() / scale
-                };
-                info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
-            }
-            self.last_terms = Some((t.d_target, t.d_background));
-        }
+        let mut ws = self.ws.take().ok_or_else(not_init)?;
+        let info = self.end_iter(p, s, &mut ws.loss);
+        self.ws = Some(ws);
         Ok(info)
+    }
+}
+
+/// Lets an [`nmf_core::Executor`] drive a borrowed solver, so that its state (collapse count,
+/// guard) can be read after the run.
+impl<F: NmfFloat, P: AsContrastiveProblem<F>> Solver<F, P> for &mut ContrastiveMu<F> {
+    fn name(&self) -> String {
+        <ContrastiveMu<F> as Solver<F, P>>::name(self)
+    }
+    fn init(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<()> {
+        <ContrastiveMu<F> as Solver<F, P>>::init(self, p, s)
+    }
+    fn next_iter(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        <ContrastiveMu<F> as Solver<F, P>>::next_iter(self, p, s)
     }
 }

@@ -7,9 +7,11 @@
 //! the per-cell topic proportions (SPEC §1.9 protocol (a), `cluster_ari`). Plain NMF = the same fit at α = 0 (identical to nmf_solvers::Mu, see updates.rs).
 
 use faer::Mat;
-use nmf_contrastive::{cluster_ari, ContrastiveFit, ContrastiveLoss, ContrastiveParams};
+use nmf_contrastive::{
+    cluster_ari, ContrastiveFit, ContrastiveLoss, ContrastiveParams, ContrastiveStopReason, POISSON_COLLAPSE_GUARD,
+};
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels};
-use nmf_core::{CscMatrix, Data};
+use nmf_core::{CscMatrix, Data, StopReason};
 use nmf_synth::{simulate_pair, PairSpec, PlantedPair, PlantedSpec};
 
 /// The paper's preprocessing: log1p(1e4 · x / library size), per cell.
@@ -100,22 +102,76 @@ fn bcnmf_recovers_enriched_subgroup_sse_log1p_cpm() {
     }
 }
 
+/// SPEC §1.12 on the planted pair at α = 2 (where α·background mass exceeds target mass for
+/// many features): paper mode collapses, the W floor alone (the default) bounds J but does not
+/// stop the runaway and reports the collapsed features, and the collapse guard stops it early
+/// with its own reason.
 #[test]
-fn poisson_collapse_is_detected() {
+fn poisson_collapse_is_detected_and_guarded() {
     let p = pair(1);
     let (x, y) = (Data::sparse(p.x.clone()).unwrap(), Data::sparse(p.y.clone()).unwrap());
-    let paper = fit(&x, &y, 2.0, ContrastiveLoss::Poisson, true);
-    let safe = fit(&x, &y, 2.0, ContrastiveLoss::Poisson, false);
     let truth = p.subgroup_labels();
-    println!(
-        "Poisson alpha=2: paper mode {} collapsed features, J {:.4e}, ARI {:.3}; default (floor) {} collapsed, J {:.4e}, ARI {:.3}",
-        paper.collapsed_features,
-        paper.objective,
-        ari(&paper, &truth),
-        safe.collapsed_features,
-        safe.objective,
-        ari(&safe, &truth)
+    let run = |alpha: f64, paper: bool, guard: Option<f64>| {
+        let mut params = ContrastiveParams::new(2, alpha)
+            .loss(ContrastiveLoss::Poisson)
+            .max_iter(300)
+            .tol(if paper { 0.0 } else { 1e-6 })
+            .paper_compatible(paper)
+            .seed(1);
+        if let Some(g) = guard {
+            params = params.collapse_guard(g);
+        }
+        params.check().unwrap().fit(&x, &y).unwrap()
+    };
+    let describe = |name: &str, f: &ContrastiveFit<f64>| {
+        let (first, last) = (f.trace[0], *f.trace.last().unwrap());
+        println!(
+            "{name}: stop {} after {} it, {} collapsed features, J {:.3e} -> {:.3e}, D_X {:.3e} -> {:.3e}, D_Y {:.3e} -> {:.3e}, ARI {:.3}",
+            f.stop_reason, f.iterations, f.collapsed_features, first.objective, last.objective,
+            first.d_target, last.d_target, first.d_background, last.d_background, ari(f, &truth)
+        );
+        (first, last)
+    };
+    let guard = Some(POISSON_COLLAPSE_GUARD);
+    for f in [run(2.0, true, None), run(2.0, false, None), run(2.0, false, guard)] {
+        assert_eq!(f.trace.len(), f.history.rows().len());
+        for (t, h) in f.trace.iter().zip(f.history.rows()) {
+            assert_eq!((t.iteration, t.objective), (h.iteration, h.objective));
+            assert!((t.objective - (t.d_target - 2.0 * t.d_background)).abs() <= 1e-9 * t.d_background);
+        }
+        assert_eq!(f.trace.last().unwrap().collapsed_features, f.collapsed_features);
+    }
+    // Paper mode: rows of W the target expresses collapse, J runs away while D_X grows.
+    let paper = run(2.0, true, None);
+    let (first, last) = describe("paper mode", &paper);
+    assert_eq!(
+        paper.stop_reason,
+        ContrastiveStopReason::Executor(StopReason::MaxIterations)
     );
     assert!(paper.collapsed_features > 0);
-    assert!(safe.objective.is_finite());
+    assert!(last.objective < 5.0 * first.objective && first.objective < 0.0);
+    assert!(last.d_target > 5.0 * first.d_target);
+    // The default, the floor alone: J stays finite (bounded by the floor) but runs away all
+    // the same, and the collapse is reported.
+    let floor_only = run(2.0, false, None);
+    let (first, last) = describe("default, floor only", &floor_only);
+    assert!(last.objective.is_finite() && last.objective < 5.0 * first.objective);
+    assert!(floor_only.collapsed_features > 0);
+    // The guard stops the runaway at an early check, with its own reason.
+    let guarded = run(2.0, false, guard);
+    let (first, last) = describe("floor + guard", &guarded);
+    assert_eq!(guarded.stop_reason, ContrastiveStopReason::CollapseGuard);
+    assert!(!guarded.stop_reason.converged());
+    assert_eq!(guarded.stop_reason.as_str(), "collapse_guard");
+    assert!(guarded.iterations <= 30, "{}", guarded.iterations);
+    assert!(last.d_target > first.d_target && last.objective < first.objective);
+    // A healthy Poisson fit (α = 0.5: no feature has twice the target's mass in the
+    // background) never trips the guard, and collapses nothing.
+    let healthy = run(0.5, false, guard);
+    describe("alpha = 0.5, floor + guard", &healthy);
+    assert_eq!(
+        healthy.stop_reason,
+        ContrastiveStopReason::Executor(StopReason::SolverConverged)
+    );
+    assert_eq!(healthy.collapsed_features, 0);
 }

@@ -411,6 +411,10 @@ pub struct ContrastArgs {
     /// Rescale W's columns to unit norm every iteration (leaves the objective unchanged).
     #[arg(long)]
     pub normalize_columns: bool,
+    /// Minibatch training with batches of B samples: W·H is never held for more than B samples
+    /// at a time (same result as full batch; for inputs too large for memory otherwise).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// Top features listed per topic in topics.tsv.
     #[arg(long, default_value_t = 10)]
     pub top: usize,

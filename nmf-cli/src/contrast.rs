@@ -3,7 +3,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-use nmf_contrastive::{check_feature_names, ContrastiveError, ContrastiveFit, ContrastiveLoss, ContrastiveParams};
+use std::fmt::Write as _;
+
+use nmf_contrastive::{
+    check_feature_names, top_features, topic_enrichment, ContrastiveError, ContrastiveFit, ContrastiveLoss,
+    ContrastiveParams, TopicError,
+};
 use nmf_core::metrics::{kl_divergence, relative_error};
 use nmf_core::{Data, NmfFloat};
 use serde_json::{json, Map, Value};
@@ -12,7 +17,7 @@ use crate::cli::{ContrastArgs, ContrastLossChoice};
 use crate::error::CliError;
 use crate::fit::cast_matrix;
 use crate::input::{read_input, Loaded, ReadOptions};
-use crate::output::{ensure_dir, factor_table, write_file};
+use crate::output::{ensure_dir, factor_table, push_number, write_file};
 use nmf_bench::summary::finite;
 
 /// Runs `nmf contrast`.
@@ -34,6 +39,14 @@ pub fn run(args: &ContrastArgs) -> Result<(), CliError> {
     let target = read_input(&args.target, &opts)?;
     let background = read_input(&args.background, &opts)?;
     check_alignment(&target, &background)?;
+    for (what, n) in [("target", target.matrix.ncols()), ("background", background.matrix.ncols())] {
+        if n < 2 {
+            return Err(CliError::Usage(format!(
+                "the {what} has {n} sample(s): bcNMF's topic enrichment test needs at least 2 on each side \
+                 (use --transpose if the file's rows are samples)"
+            )));
+        }
+    }
     let read_seconds = read_start.elapsed().as_secs_f64();
     if args.f32 {
         run_typed::<f32>(args, target, background, read_seconds)
@@ -127,6 +140,7 @@ fn params<F: NmfFloat>(args: &ContrastArgs, alpha: F) -> ContrastiveParams<F> {
         .check_every(args.check_every)
         .paper_compatible(args.paper)
         .normalize_columns(args.normalize_columns)
+        .batch_size(args.batch_size)
         .threads(nmf_bench::summary::threads(nmf_core::linalg::par_for_threads(
             args.threads,
         )));
@@ -173,9 +187,48 @@ fn write_run<F: NmfFloat>(
         &factor_table("sample", names.background, fit.h_background.as_ref(), true),
     )?;
     write_file(dir, "history.tsv", &fit.history.to_tsv())?;
+    write_file(dir, "topics.tsv", &topics_table(fit, names.features, args.top)?)?;
     let summary = summary(args, x, y, run, read_seconds);
     let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
     write_file(dir, "summary.json", &(text + "\n"))
+}
+
+/// One row per topic, most target-enriched first: the Welch t-test of the topic's usage in
+/// target vs background samples, and the topic's top features by weight in W.
+fn topics_table<F: NmfFloat>(fit: &ContrastiveFit<F>, features: &[String], top: usize) -> Result<String, CliError> {
+    let tests = topic_enrichment(fit.h_target.as_ref(), fit.h_background.as_ref(), false).map_err(topic_error)?;
+    let tops = top_features(fit.w.as_ref(), top.min(fit.w.nrows())).map_err(topic_error)?;
+    let mut order: Vec<usize> = (0..tests.len()).collect();
+    order.sort_by(|&a, &b| tests[b].t.total_cmp(&tests[a].t).then(a.cmp(&b)));
+    let mut s = String::from("topic\tt\tdf\tp_value\tmean_target\tmean_background\ttop_features\ttop_weights\n");
+    for l in order {
+        let t = &tests[l];
+        let _ = write!(s, "factor_{}", l + 1);
+        for v in [t.t, t.df, t.p_value, t.mean_a, t.mean_b] {
+            s.push('\t');
+            push_number(&mut s, v);
+        }
+        let names: Vec<&str> = tops[l].indices.iter().map(|&i| features[i].as_str()).collect();
+        let _ = write!(s, "\t{}\t", names.join(","));
+        for (i, w) in tops[l].weights.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            push_number(&mut s, w.to_f64_lossy());
+        }
+        s.push('\n');
+    }
+    Ok(s)
+}
+
+/// A topic test needs two samples per side; anything else here is a bug.
+fn topic_error(e: TopicError) -> CliError {
+    match e {
+        TopicError::TooFewSamples { .. } => {
+            CliError::Usage(format!("topics.tsv: {e} (give at least 2 target and 2 background samples)"))
+        }
+        other => CliError::Nmf(nmf_core::NmfError::Unsupported(format!("topics.tsv: {other}"))),
+    }
 }
 
 fn summary<F: NmfFloat>(args: &ContrastArgs, x: &Data<F>, y: &Data<F>, run: &Run<F>, read_seconds: f64) -> Value {

@@ -34,7 +34,7 @@ pub enum ContrastiveError {
     /// The damping exponent must lie in (0, 1].
     #[error("damping must be in (0, 1], got {0}")]
     BadDamping(f64),
-    /// A basis W and new samples given to [`crate::transform`] do not share the features.
+    /// A basis W and new samples given to [`crate::transform()`] do not share the features.
     #[error("the basis W has {basis} features (rows) but the new samples have {data}: transform needs the features W was fitted on, in the same order")]
     BasisFeatureMismatch {
         /// Rows of W.

@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{ContrastiveError, Result};
 use crate::minibatch::ContrastiveMinibatch;
-use crate::problem::{check_alpha, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
+use crate::problem::{check_alpha, ContrastiveLoss, ContrastiveProblem, ContrastiveRecord, ContrastiveState};
 use crate::solver::{check_damping, ContrastiveMu, EpsilonMode};
 
 /// Parameters of a bcNMF fit, a builder validated once by [`ContrastiveParams::check`].
@@ -15,8 +15,10 @@ use crate::solver::{check_damping, ContrastiveMu, EpsilonMode};
 /// Defaults: squared error, damping from the loss (1 SSE, 0.5 Poisson), 1 start, seed 0,
 /// `max_iter` 200, `tol` 1e-4 checked every 10 iterations (relative change of D_X **and** of
 /// D_Y, SPEC §1.7), safe ε, no W floor for squared error and a floor of 1e-10 for Poisson,
-/// no column normalisation. [`ContrastiveParams::paper_compatible`] switches to the reference
-/// code's behaviour: a fixed number of iterations, the reference ε, no floor.
+/// no column normalisation, full batch, no collapse guard (collapsed features are counted and
+/// reported; [`ContrastiveParams::collapse_guard`] with [`POISSON_COLLAPSE_GUARD`] stops such
+/// runs instead). [`ContrastiveParams::paper_compatible`] switches to the reference code's
+/// behaviour: a fixed number of iterations, the reference ε, no floor, no guard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContrastiveParams<F> {
     rank: usize,
@@ -32,6 +34,7 @@ pub struct ContrastiveParams<F> {
     w_floor: Option<F>,
     normalize_columns: bool,
     batch_size: Option<usize>,
+    collapse_guard: Option<F>,
     par: Par,
 }
 
@@ -41,6 +44,18 @@ pub struct ContrastiveValidParams<F>(ContrastiveParams<F>);
 
 /// Default floor on W for Poisson outside paper-compatible mode (SPEC §1.12).
 pub const DEFAULT_POISSON_W_FLOOR: f64 = 1e-10;
+
+/// A collapse-guard threshold for Poisson ([`ContrastiveMu::collapse_guard`]): stop when J
+/// falls while D_X rises by more than 5 % between checks. On the planted α = 2 pair the
+/// runaway raises D_X by 25–190 % per check; healthy fits (α ≤ 0.5, and squared error) lower
+/// it after the first check.
+///
+/// Not on by default: on that same pair the collapsed run still separates the target's
+/// subgroups (ARI 1.0) while the guarded run stops at iteration 10 with ARI ≈ 0. Collapse is
+/// the objective doing what it says (features the background explains better are dropped), so
+/// the default reports it (`collapsed_features` in the trace and the fit) and lets users
+/// choose to stop on it.
+pub const POISSON_COLLAPSE_GUARD: f64 = 0.05;
 
 impl<F: NmfFloat> ContrastiveParams<F> {
     /// Parameters for rank `k` and contrastive weight `alpha`.
@@ -59,6 +74,7 @@ impl<F: NmfFloat> ContrastiveParams<F> {
             w_floor: None,
             normalize_columns: false,
             batch_size: None,
+            collapse_guard: None,
             par: Par::Seq,
         }
     }
@@ -97,7 +113,8 @@ impl<F: NmfFloat> ContrastiveParams<F> {
         self.check_every = n;
         self
     }
-    /// Paper-compatible mode: fixed iterations (tol ignored), U[0,1) init, reference ε, no floor.
+    /// Paper-compatible mode: fixed iterations (tol ignored), U[0,1) init, reference ε, no
+    /// floor, no collapse guard.
     pub fn paper_compatible(mut self, on: bool) -> Self {
         self.paper_compatible = on;
         self
@@ -119,6 +136,14 @@ impl<F: NmfFloat> ContrastiveParams<F> {
     /// are seeded with `seed + s`.
     pub fn batch_size(mut self, batch: Option<usize>) -> Self {
         self.batch_size = batch;
+        self
+    }
+    /// The collapse guard threshold ([`ContrastiveMu::collapse_guard`]; 0 = off, the default;
+    /// [`POISSON_COLLAPSE_GUARD`] is a tested choice for Poisson). Ignored in
+    /// paper-compatible mode. A run it stops reports
+    /// [`ContrastiveStopReason::CollapseGuard`].
+    pub fn collapse_guard(mut self, threshold: F) -> Self {
+        self.collapse_guard = Some(threshold);
         self
     }
     /// Threads for the dense products (1 = sequential).
@@ -153,6 +178,11 @@ impl<F: NmfFloat> ContrastiveParams<F> {
         if !self.tol.is_finite() || self.tol < F::zero() {
             return bad("tol", self.tol.to_f64_lossy(), "finite and >= 0");
         }
+        if let Some(g) = self.collapse_guard {
+            if !g.is_finite() || g < F::zero() {
+                return bad("collapse_guard", g.to_f64_lossy(), "finite and >= 0");
+            }
+        }
         if self.batch_size == Some(0) {
             return bad("batch_size", 0.0, "at least 1");
         }
@@ -164,6 +194,67 @@ impl<F: NmfFloat> ContrastiveParams<F> {
         Ok(ContrastiveValidParams(self))
     }
 }
+
+/// Why a bcNMF run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContrastiveStopReason {
+    /// A reason of the core executor (iteration budget, time limit, the solver's
+    /// convergence test on D_X and D_Y: [`StopReason::SolverConverged`], ...).
+    Executor(StopReason),
+    /// The collapse guard stopped the run: J fell faster than the guard allows between two
+    /// checks, the signature of the Poisson runaway (SPEC §1.2, §1.12). Not convergence: the
+    /// factors are those of the last iterate, and the trace shows the fall.
+    CollapseGuard,
+}
+
+impl ContrastiveStopReason {
+    /// Whether this counts as convergence (never for the collapse guard).
+    pub fn converged(self) -> bool {
+        match self {
+            ContrastiveStopReason::Executor(r) => r.converged(),
+            ContrastiveStopReason::CollapseGuard => false,
+        }
+    }
+    /// The snake-case name written in summaries: the core names, and `collapse_guard`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContrastiveStopReason::Executor(r) => r.as_str(),
+            ContrastiveStopReason::CollapseGuard => "collapse_guard",
+        }
+    }
+}
+
+impl std::fmt::Display for ContrastiveStopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One recorded iterate of a bcNMF run: the core history row and the contrastive terms.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContrastiveTraceRow<F> {
+    /// Iteration (0 = the initial point).
+    pub iteration: usize,
+    /// Seconds since the run started.
+    pub seconds: f64,
+    /// J = D_X − α D_Y (not monotone by design).
+    pub objective: F,
+    /// ‖X − W H_X‖_F / ‖X‖_F.
+    pub relative_error: F,
+    /// Projected-gradient norm relative to the initial point's
+    /// ([`ContrastiveProblem`]'s substitute KKT residual).
+    pub kkt_residual: F,
+    /// D(X | W H_X).
+    pub d_target: F,
+    /// D(Y | W H_Y).
+    pub d_background: F,
+    /// Rows of W counted as collapsed ([`crate::count_collapsed`]).
+    pub collapsed_features: usize,
+}
+
+/// The header of [`ContrastiveFit::trace_tsv`].
+pub const TRACE_TSV_HEADER: &str =
+    "iteration\tseconds\tobjective\trelative_error\tkkt_residual\td_target\td_background\tcollapsed_features";
 
 /// The outcome of [`ContrastiveValidParams::fit`]: the best start's factors and history, and
 /// every start's score.
@@ -177,8 +268,10 @@ pub struct ContrastiveFit<F> {
     pub h_background: Mat<F>,
     /// History of the best start (objective column = J, which is not monotone).
     pub history: History<F>,
+    /// The same rows with D_X, D_Y and the collapse count (SPEC §1.12).
+    pub trace: Vec<ContrastiveTraceRow<F>>,
     /// Why the best start stopped.
-    pub stop_reason: StopReason,
+    pub stop_reason: ContrastiveStopReason,
     /// Iterations of the best start.
     pub iterations: usize,
     /// Final D(X | W H_X) of the best start.
@@ -193,6 +286,28 @@ pub struct ContrastiveFit<F> {
     pub scores: Vec<F>,
     /// Index of the start kept.
     pub best_start: usize,
+}
+
+impl<F: NmfFloat> ContrastiveFit<F> {
+    /// The trace as tab-separated text: [`TRACE_TSV_HEADER`], then one line per row.
+    pub fn trace_tsv(&self) -> String {
+        let mut s = String::from(TRACE_TSV_HEADER);
+        s.push('\n');
+        for r in &self.trace {
+            s.push_str(&format!(
+                "{}\t{:.6}\t{:e}\t{:e}\t{:e}\t{:e}\t{:e}\t{}\n",
+                r.iteration,
+                r.seconds,
+                r.objective.to_f64_lossy(),
+                r.relative_error.to_f64_lossy(),
+                r.kkt_residual.to_f64_lossy(),
+                r.d_target.to_f64_lossy(),
+                r.d_background.to_f64_lossy(),
+                r.collapsed_features
+            ));
+        }
+        s
+    }
 }
 
 /// i.i.d. U[0,1) initial values for W (m×k), H_X (k×n_x), H_Y (k×n_y), in that order, from
@@ -242,7 +357,11 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
                 ContrastiveLoss::SquaredError => F::zero(),
                 ContrastiveLoss::Poisson => F::lit(DEFAULT_POISSON_W_FLOOR),
             });
-            s = s.w_floor(floor)?.stopping(p.tol, p.check_every)?;
+            let guard = p.collapse_guard.unwrap_or(F::zero());
+            s = s
+                .w_floor(floor)?
+                .stopping(p.tol, p.check_every)?
+                .collapse_guard(guard)?;
         }
         Ok(s)
     }
@@ -263,38 +382,49 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
             check_every: p.check_every,
             ..StoppingRule::default()
         };
-        let mut best: Option<(F, nmf_core::Fit<F, ContrastiveState<F>>, usize)> = None;
+        let mut best: Option<(F, Run<F>, usize)> = None;
         let mut scores = Vec::with_capacity(p.n_starts);
-        let mut collapsed_best = 0;
         for s in 0..p.n_starts {
             let seed = p.seed.wrapping_add(s as u64);
             let state = uniform_init(m, p.rank, nx, ny, seed);
-            let prob = ContrastiveProblem::new(x, y, p.alpha, p.loss, p.par)?;
-            let fit = match p.batch_size {
-                None => Executor::new(prob, self.solver()?, rule.clone()).run(state)?,
+            let mut prob = ContrastiveProblem::new(x, y, p.alpha, p.loss, p.par)?;
+            // Borrowed problem and solver: the problem's records become the trace, the
+            // solver says whether its collapse guard fired.
+            let (fit, guard) = match p.batch_size {
+                None => {
+                    let mut solver = self.solver()?;
+                    let fit = Executor::new(&mut prob, &mut solver, rule.clone()).run(state)?;
+                    (fit, solver.collapse_guard_tripped())
+                }
                 Some(b) => {
-                    let solver = ContrastiveMinibatch::new(self.solver()?, b, seed)?;
-                    Executor::new(prob, solver, rule.clone()).run(state)?
+                    let mut solver = ContrastiveMinibatch::new(self.solver()?, b, seed)?;
+                    let fit = Executor::new(&mut prob, &mut solver, rule.clone()).run(state)?;
+                    (fit, solver.settings().collapse_guard_tripped())
                 }
             };
+            let trace = zip_trace(&fit.history, &prob.take_records());
             let score = problem.score(&fit.state);
             scores.push(score);
             let better = best.as_ref().is_none_or(|(b, _, _)| score > *b || b.is_nan());
             if better {
-                collapsed_best = crate::solver::count_collapsed(fit.state.w.as_ref());
-                best = Some((score, fit, s));
+                best = Some((score, Run { fit, trace, guard }, s));
             }
         }
-        let (_, fit, best_start) = best.expect("n_starts >= 1");
+        let (_, Run { fit, trace, guard }, best_start) = best.expect("n_starts >= 1");
         let terms = problem.terms(&fit.state);
         Ok(ContrastiveFit {
             objective: terms.d_target - p.alpha * terms.d_background,
             d_target: terms.d_target,
             d_background: terms.d_background,
+            collapsed_features: problem.collapsed_features(fit.state.w.as_ref()),
             history: fit.history,
-            stop_reason: fit.stop_reason,
+            trace,
+            stop_reason: if guard {
+                ContrastiveStopReason::CollapseGuard
+            } else {
+                ContrastiveStopReason::Executor(fit.stop_reason)
+            },
             iterations: fit.iterations,
-            collapsed_features: collapsed_best,
             scores,
             best_start,
             w: fit.state.w,
@@ -302,4 +432,30 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
             h_background: fit.state.h_background,
         })
     }
+}
+
+struct Run<F> {
+    fit: nmf_core::Fit<F, ContrastiveState<F>>,
+    trace: Vec<ContrastiveTraceRow<F>>,
+    guard: bool,
+}
+
+/// Pairs the executor's history rows with the problem's records: one evaluation per row.
+fn zip_trace<F: NmfFloat>(history: &History<F>, records: &[ContrastiveRecord<F>]) -> Vec<ContrastiveTraceRow<F>> {
+    debug_assert_eq!(history.rows().len(), records.len());
+    history
+        .rows()
+        .iter()
+        .zip(records)
+        .map(|(h, r)| ContrastiveTraceRow {
+            iteration: h.iteration,
+            seconds: h.seconds,
+            objective: h.objective,
+            relative_error: h.relative_error,
+            kkt_residual: h.kkt_residual,
+            d_target: r.d_target,
+            d_background: r.d_background,
+            collapsed_features: r.collapsed_features,
+        })
+        .collect()
 }

@@ -17,7 +17,15 @@
 //! * [`ContrastiveMinibatch`]: the same updates by epochs over batches of samples (SPEC §1.6),
 //!   memory O(m·batch) for the products W·H; an epoch equals one full-batch iteration.
 //! * [`ContrastiveParams`]: a builder whose `check()` gives a `fit` with seeded multi-start.
-//! * [`transform`]: coefficients of new target samples with W fixed (exact NNLS for squared
+//! * [`ContrastiveFit::trace`]: per recorded iteration, the history row plus D_X, D_Y and the
+//!   count of collapsed features ([`count_collapsed`]); [`ContrastiveFit::trace_tsv`] writes
+//!   it. The problem records these at every evaluation ([`ContrastiveProblem::records`]).
+//! * Poisson collapse (SPEC §1.12): Poisson bcNMF is unbounded below. The default W floor
+//!   keeps J finite but does not stop the runaway; the collapse guard
+//!   ([`ContrastiveParams::collapse_guard`], on by default for Poisson) stops a run whose J
+//!   falls while D_X rises, with [`ContrastiveStopReason::CollapseGuard`]. Paper-compatible
+//!   mode has neither.
+//! * [`transform()`]: coefficients of new target samples with W fixed (exact NNLS for squared
 //!   error, monotone multiplicative updates for Poisson).
 //!
 //! ```
@@ -35,6 +43,10 @@
 //!     .unwrap();
 //! assert_eq!(fit.w.ncols(), 2);
 //! assert_eq!(fit.h_target.ncols(), 12);
+//! // One trace row per history row, with both data-fit terms.
+//! assert_eq!(fit.trace.len(), fit.history.rows().len());
+//! let last = fit.trace.last().unwrap();
+//! assert!((last.objective - (last.d_target - 1.0 * last.d_background)).abs() < 1e-9);
 //! ```
 
 #![warn(missing_docs)]
@@ -44,16 +56,21 @@ pub mod fit;
 pub mod minibatch;
 pub mod problem;
 pub mod solver;
-pub mod transform;
 pub mod topics;
+pub mod transform;
 
 pub use error::{check_feature_names, ContrastiveError, Result};
-pub use fit::{uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR};
+pub use fit::{
+    uniform_init, ContrastiveFit, ContrastiveParams, ContrastiveStopReason, ContrastiveTraceRow,
+    ContrastiveValidParams, DEFAULT_POISSON_W_FLOOR, POISSON_COLLAPSE_GUARD, TRACE_TSV_HEADER,
+};
 pub use minibatch::ContrastiveMinibatch;
-pub use problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState, ContrastiveTerms};
+pub use problem::{
+    AsContrastiveProblem, ContrastiveLoss, ContrastiveProblem, ContrastiveRecord, ContrastiveState, ContrastiveTerms,
+};
 pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};
-pub use transform::{transform, TransformParams, Transformed};
 pub use topics::{
     cluster_ari, top_features, topic_enrichment, topic_proportions, welch_t_test, ClusterAri, TopFeatures, TopicError,
     WelchTest,
 };
+pub use transform::{transform, TransformParams, Transformed};

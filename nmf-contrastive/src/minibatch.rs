@@ -18,7 +18,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::problem::{ContrastiveLoss, ContrastiveProblem, ContrastiveState};
+use crate::problem::{AsContrastiveProblem, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
 use crate::solver::{check_state_core, w_update, ContrastiveMu, Rule};
 
 /// bcNMF by minibatch epochs: the updates, damping, ε conventions, W floor, normalisation,
@@ -413,12 +413,13 @@ fn poisson_ratios<'r, F: NmfFloat>(
     }
 }
 
-impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMinibatch<F> {
+impl<F: NmfFloat, P: AsContrastiveProblem<F>> Solver<F, P> for ContrastiveMinibatch<F> {
     fn name(&self) -> String {
         "bcnmf-minibatch".into()
     }
 
-    fn init(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<()> {
+    fn init(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<()> {
+        let p = p.contrastive();
         check_state_core(p, s)?;
         if p.target().mask().is_some() || p.background().mask().is_some() {
             return Err(NmfError::Unsupported(
@@ -471,7 +472,8 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMiniba
         Ok(())
     }
 
-    fn next_iter(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+    fn next_iter(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        let p = p.contrastive();
         self.step_target(p, s)?;
         self.step_background(p, s)?;
         self.step_basis(p, s)?;
@@ -479,5 +481,19 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMiniba
         let info = self.mu.end_iter(p, s, &mut ws.loss);
         self.ws = Some(ws);
         Ok(info)
+    }
+}
+
+/// Lets an [`nmf_core::Executor`] drive a borrowed solver, so that its state (collapse count,
+/// guard) can be read after the run.
+impl<F: NmfFloat, P: AsContrastiveProblem<F>> Solver<F, P> for &mut ContrastiveMinibatch<F> {
+    fn name(&self) -> String {
+        <ContrastiveMinibatch<F> as Solver<F, P>>::name(self)
+    }
+    fn init(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<()> {
+        <ContrastiveMinibatch<F> as Solver<F, P>>::init(self, p, s)
+    }
+    fn next_iter(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        <ContrastiveMinibatch<F> as Solver<F, P>>::next_iter(self, p, s)
     }
 }

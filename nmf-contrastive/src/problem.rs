@@ -142,6 +142,11 @@ pub struct ContrastiveTerms<F> {
 ///   projected gradient of J in W and of D_X in H_X (the same as J's), and of D_Y (the
 ///   lower-level problem's, not J's) in H_Y.
 ///
+/// Every call of [`Problem::evaluate`] also appends a [`ContrastiveRecord`] (D_X, D_Y, J and
+/// the collapsed rows of W) to [`ContrastiveProblem::records`]: the executor evaluates once per
+/// history row, so after a run driven through `&mut problem` the records pair one to one
+/// with the rows of its history (see [`ContrastiveFit::trace`](crate::ContrastiveFit::trace)).
+///
 /// α is not normalised by the sample counts (paper convention); it corresponds to
 /// α_cPCA ≈ α · N_Y / N_X (SPEC §1.10). The background may overlap the target (Y ⊂ X).
 #[derive(Debug, Clone)]
@@ -152,6 +157,21 @@ pub struct ContrastiveProblem<'a, F> {
     loss: ContrastiveLoss,
     ws: LossWorkspace<F>,
     bufs: [Mat<F>; 8],
+    records: Vec<ContrastiveRecord<F>>,
+    target_mass: Vec<bool>,
+}
+
+/// What [`ContrastiveProblem`] records at each evaluation, beyond the core history row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContrastiveRecord<F> {
+    /// D(X | W H_X).
+    pub d_target: F,
+    /// D(Y | W H_Y).
+    pub d_background: F,
+    /// J = D_X − α D_Y.
+    pub objective: F,
+    /// Rows of W counted as collapsed ([`crate::count_collapsed`]).
+    pub collapsed_features: usize,
 }
 
 impl<'a, F: NmfFloat> ContrastiveProblem<'a, F> {
@@ -175,6 +195,8 @@ impl<'a, F: NmfFloat> ContrastiveProblem<'a, F> {
             loss,
             ws: LossWorkspace::new(par),
             bufs: std::array::from_fn(|_| Mat::new()),
+            records: Vec::new(),
+            target_mass: crate::solver::rows_with_mass(x),
         })
     }
 
@@ -197,6 +219,24 @@ impl<'a, F: NmfFloat> ContrastiveProblem<'a, F> {
     /// The parallelism of the dense products.
     pub fn par(&self) -> Par {
         self.ws.par()
+    }
+
+    /// Collapsed features of a basis for this target ([`crate::count_collapsed`], with the
+    /// target's row mass computed once).
+    ///
+    /// # Panics
+    /// If `w` does not have one row per feature.
+    pub fn collapsed_features(&self, w: MatRef<'_, F>) -> usize {
+        crate::solver::collapsed_rows(w, &self.target_mass)
+    }
+
+    /// One record per call of [`Problem::evaluate`] so far, in order.
+    pub fn records(&self) -> &[ContrastiveRecord<F>] {
+        &self.records
+    }
+    /// Takes the records, leaving none.
+    pub fn take_records(&mut self) -> Vec<ContrastiveRecord<F>> {
+        std::mem::take(&mut self.records)
     }
 
     /// Checks the shapes of an iterate.
@@ -319,10 +359,44 @@ impl<F: NmfFloat> Problem<F> for ContrastiveProblem<'_, F> {
         let sq = projected_gradient_sq_norm(w, pos_w.as_ref(), neg_w.as_ref())
             + projected_gradient_sq_norm(hx, phx.as_ref(), nhx.as_ref())
             + projected_gradient_sq_norm(hy, phy.as_ref(), nhy.as_ref());
+        self.records.push(ContrastiveRecord {
+            d_target: t.d_target,
+            d_background: t.d_background,
+            objective,
+            collapsed_features: crate::solver::collapsed_rows(w, &self.target_mass),
+        });
         Ok(Evaluation {
             objective,
             relative_error,
             kkt_norm: sq.sqrt(),
         })
+    }
+}
+
+/// Lets an [`nmf_core::Executor`] drive a borrowed problem, so that its
+/// [`records`](ContrastiveProblem::records) can be read after the run.
+impl<F: NmfFloat> Problem<F> for &mut ContrastiveProblem<'_, F> {
+    type State = ContrastiveState<F>;
+
+    fn evaluate(&mut self, s: &ContrastiveState<F>) -> nmf_core::Result<Evaluation<F>> {
+        (**self).evaluate(s)
+    }
+}
+
+/// A [`ContrastiveProblem`] or a mutable borrow of one: what the bcNMF solvers accept.
+pub trait AsContrastiveProblem<F: NmfFloat>: Problem<F, State = ContrastiveState<F>> {
+    /// The problem.
+    fn contrastive(&self) -> &ContrastiveProblem<'_, F>;
+}
+
+impl<F: NmfFloat> AsContrastiveProblem<F> for ContrastiveProblem<'_, F> {
+    fn contrastive(&self) -> &ContrastiveProblem<'_, F> {
+        self
+    }
+}
+
+impl<F: NmfFloat> AsContrastiveProblem<F> for &mut ContrastiveProblem<'_, F> {
+    fn contrastive(&self) -> &ContrastiveProblem<'_, F> {
+        self
     }
 }

@@ -3,7 +3,9 @@
 use faer::Mat;
 use nmf_core::{Block, Data, IterInfo, LossWorkspace, NmfError, NmfFloat, Result, Solver};
 
-use crate::problem::{contrastive_terms, ensure_shape, ContrastiveLoss, ContrastiveProblem, ContrastiveState};
+use crate::problem::{
+    contrastive_terms, ensure_shape, AsContrastiveProblem, ContrastiveLoss, ContrastiveProblem, ContrastiveState,
+};
 
 /// How the updates guard against division by zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,8 +45,9 @@ pub const COLLAPSE_RELATIVE: f64 = 1e-8;
 ///
 /// **Collapse guard.** Poisson bcNMF is unbounded below: rows of W for features with more
 /// α-weighted background than target mass go to 0 (SPEC §1.2, §1.12). An optional floor
-/// `W ≥ w_floor` bounds J; [`ContrastiveMu::collapsed_features`] counts rows of W that are
-/// negligible (largest entry ≤ [`COLLAPSE_RELATIVE`] × W's largest entry).
+/// `W ≥ w_floor` bounds J but does not stop the runaway (J still falls to the floor's
+/// bound); the optional [`ContrastiveMu::collapse_guard`] stops it.
+/// [`ContrastiveMu::collapsed_features`] counts the collapsed features ([`count_collapsed`]).
 #[derive(Debug, Clone)]
 pub struct ContrastiveMu<F: NmfFloat> {
     damping: Option<F>,
@@ -56,6 +59,8 @@ pub struct ContrastiveMu<F: NmfFloat> {
     iter: usize,
     last_terms: Option<(F, F)>,
     collapsed: usize,
+    guard: F,
+    guard_tripped: bool,
     ws: Option<Workspace<F>>,
 }
 
@@ -92,6 +97,8 @@ impl<F: NmfFloat> ContrastiveMu<F> {
             iter: 0,
             last_terms: None,
             collapsed: 0,
+            guard: F::zero(),
+            guard_tripped: false,
             ws: None,
         }
     }
@@ -161,6 +168,34 @@ impl<F: NmfFloat> ContrastiveMu<F> {
     /// Rows of W counted as collapsed after the last iteration (see the type docs).
     pub fn collapsed_features(&self) -> usize {
         self.collapsed
+    }
+    /// The collapse guard (SPEC §1.12; 0 = off, the default). At every check (`check_every`
+    /// iterations, see [`ContrastiveMu::stopping`]) the run stops, reporting
+    /// [`IterInfo::converged`] with [`ContrastiveMu::collapse_guard_tripped`] set, when J fell
+    /// since the previous check while D_X **rose** by more than `threshold` (relative).
+    ///
+    /// This is the SPEC's "J falls faster than a threshold" made specific: in the Poisson
+    /// runaway J falls without bound because rows of W the target needs go to zero, so D_X
+    /// and D_Y both grow (D_Y faster, by α). A healthy run also sees J fall fast, early, but
+    /// with D_X falling too; bcNMF's deliberate trade of target fit for background misfit
+    /// moves D_X by a few per cent at most. See [`crate::ContrastiveStopReason::CollapseGuard`].
+    ///
+    /// # Errors
+    /// [`crate::ContrastiveError::BadParam`] if negative or not finite.
+    pub fn collapse_guard(mut self, threshold: F) -> crate::Result<Self> {
+        if !threshold.is_finite() || threshold < F::zero() {
+            return Err(crate::ContrastiveError::BadParam {
+                name: "collapse_guard",
+                value: threshold.to_f64_lossy(),
+                expected: "finite and >= 0",
+            });
+        }
+        self.guard = threshold;
+        Ok(self)
+    }
+    /// Whether the collapse guard stopped the last run.
+    pub fn collapse_guard_tripped(&self) -> bool {
+        self.guard_tripped
     }
     /// D_X and D_Y at the last convergence check, if any.
     pub fn last_terms(&self) -> Option<(F, F)> {
@@ -239,8 +274,9 @@ impl<F: NmfFloat> ContrastiveMu<F> {
     /// Resets the per-run record (iteration count, collapse count, last D_X and D_Y).
     pub(crate) fn begin(&mut self, p: &ContrastiveProblem<'_, F>, s: &ContrastiveState<F>, lws: &mut LossWorkspace<F>) {
         self.iter = 0;
-        self.collapsed = count_collapsed(s.w.as_ref());
-        self.last_terms = if self.tol > F::zero() {
+        self.collapsed = p.collapsed_features(s.w.as_ref());
+        self.guard_tripped = false;
+        self.last_terms = if self.tol > F::zero() || self.guard > F::zero() {
             let t = contrastive_terms(p.loss(), p.target(), p.background(), s, lws);
             Some((t.d_target, t.d_background))
         } else {
@@ -260,16 +296,25 @@ impl<F: NmfFloat> ContrastiveMu<F> {
             s.normalize_columns();
         }
         self.iter += 1;
-        self.collapsed = count_collapsed(s.w.as_ref());
+        self.collapsed = p.collapsed_features(s.w.as_ref());
         let mut info = IterInfo::none();
-        if self.tol > F::zero() && self.iter % self.check_every == 0 {
+        let watching = self.tol > F::zero() || self.guard > F::zero();
+        if watching && self.iter % self.check_every == 0 {
             let t = contrastive_terms(p.loss(), p.target(), p.background(), s, lws);
             if let Some((dx, dy)) = self.last_terms {
                 let rel = |old: F, new: F| {
                     let scale = old.abs().max(F::min_positive_value());
                     (old - new).abs() / scale
                 };
-                info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
+                let a = p.alpha();
+                let j_fell = t.d_target - a * t.d_background < dx - a * dy;
+                // J falling *because* the target fit gets worse: the runaway, not a transient.
+                if self.guard > F::zero() && j_fell && t.d_target - dx > self.guard * dx {
+                    self.guard_tripped = true;
+                    info.converged = true;
+                } else if self.tol > F::zero() {
+                    info.converged = rel(dx, t.d_target) < self.tol && rel(dy, t.d_background) < self.tol;
+                }
             }
             self.last_terms = Some((t.d_target, t.d_background));
         }
@@ -392,8 +437,40 @@ pub(crate) fn h_step<F: NmfFloat>(
     }
 }
 
-/// Rows of `w` whose largest entry is ≤ [`COLLAPSE_RELATIVE`] × the largest entry of `w`.
-pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>) -> usize {
+/// Collapsed features (SPEC §1.12): rows of `w` whose largest entry is ≤
+/// [`COLLAPSE_RELATIVE`] × the largest entry of `w`, among the features in which the target
+/// has mass. Features with no target mass are left out: their row of W goes to zero in any
+/// NMF, contrastive or not, and says nothing about the Poisson runaway (where the fit
+/// sacrifices features the target does express).
+///
+/// # Panics
+/// If `w` does not have one row per feature of `target`.
+pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>, target: &Data<F>) -> usize {
+    collapsed_rows(w, &rows_with_mass(target))
+}
+
+/// Which rows (features) of `x` have a nonzero observed entry.
+pub(crate) fn rows_with_mass<F: NmfFloat>(x: &Data<F>) -> Vec<bool> {
+    let mut mass = vec![false; x.nrows()];
+    match x.matrix() {
+        nmf_core::Matrix::Dense(d) => {
+            for j in 0..d.ncols() {
+                for (i, m) in mass.iter_mut().enumerate() {
+                    *m |= d[(i, j)] != F::zero();
+                }
+            }
+        }
+        nmf_core::Matrix::Sparse(sp) => {
+            for &i in sp.row_idx() {
+                mass[i] = true;
+            }
+        }
+    }
+    mass
+}
+
+pub(crate) fn collapsed_rows<F: NmfFloat>(w: faer::MatRef<'_, F>, has_mass: &[bool]) -> usize {
+    assert_eq!(w.nrows(), has_mass.len(), "W must have one row per feature");
     let mut top = F::zero();
     for j in 0..w.ncols() {
         for i in 0..w.nrows() {
@@ -402,16 +479,17 @@ pub fn count_collapsed<F: NmfFloat>(w: faer::MatRef<'_, F>) -> usize {
     }
     let thr = top * F::lit(COLLAPSE_RELATIVE);
     (0..w.nrows())
-        .filter(|&i| (0..w.ncols()).all(|j| w[(i, j)] <= thr))
+        .filter(|&i| has_mass[i] && (0..w.ncols()).all(|j| w[(i, j)] <= thr))
         .count()
 }
 
-impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> {
+impl<F: NmfFloat, P: AsContrastiveProblem<F>> Solver<F, P> for ContrastiveMu<F> {
     fn name(&self) -> String {
         "bcnmf-mu".into()
     }
 
-    fn init(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<()> {
+    fn init(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<()> {
+        let p = p.contrastive();
         check_state_core(p, s)?;
         let (m, k, nx, ny) = (s.w.nrows(), s.w.ncols(), s.h_target.ncols(), s.h_background.ncols());
         let mut ws = Workspace {
@@ -437,7 +515,8 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> 
         Ok(())
     }
 
-    fn next_iter(&mut self, p: &ContrastiveProblem<'a, F>, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+    fn next_iter(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        let p = p.contrastive();
         self.step_target(p, s)?;
         self.step_background(p, s)?;
         self.step_basis(p, s)?;
@@ -445,5 +524,19 @@ impl<'a, F: NmfFloat> Solver<F, ContrastiveProblem<'a, F>> for ContrastiveMu<F> 
         let info = self.end_iter(p, s, &mut ws.loss);
         self.ws = Some(ws);
         Ok(info)
+    }
+}
+
+/// Lets an [`nmf_core::Executor`] drive a borrowed solver, so that its state (collapse count,
+/// guard) can be read after the run.
+impl<F: NmfFloat, P: AsContrastiveProblem<F>> Solver<F, P> for &mut ContrastiveMu<F> {
+    fn name(&self) -> String {
+        <ContrastiveMu<F> as Solver<F, P>>::name(self)
+    }
+    fn init(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<()> {
+        <ContrastiveMu<F> as Solver<F, P>>::init(self, p, s)
+    }
+    fn next_iter(&mut self, p: &P, s: &mut ContrastiveState<F>) -> Result<IterInfo<F>> {
+        <ContrastiveMu<F> as Solver<F, P>>::next_iter(self, p, s)
     }
 }

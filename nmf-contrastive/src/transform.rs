@@ -2,7 +2,7 @@
 //!
 //! * Squared error: the exact non-negative least-squares solution
 //!   `H = argmin_{H ≥ 0} ½‖X_new − W H‖²_F`, by block principal pivoting
-//!   ([`nmf_solvers::transform`]): genuine zeros, no iteration count to tune.
+//!   ([`nmf_solvers::transform()`]): genuine zeros, no iteration count to tune.
 //! * Poisson: `H = argmin_{H ≥ 0} KL(X_new | W H)` by the H_X multiplicative update of the fit
 //!   (the same code, undamped: each step is an MM step, so the divergence never increases),
 //!   until the relative change of the divergence falls below `tol`.

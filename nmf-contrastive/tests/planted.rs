@@ -3,14 +3,15 @@
 //!
 //! Measure: ARI between the subgroup labels (which enriched module a target cell carries)
 //! and argmax over the K = 2 topics of each target cell's column of H_X — KMeans-free
-//! (argmax of a column is unchanged by per-cell normalisation). Also printed: ARI of the
-//! exact 2-means split of the per-cell topic proportions (SPEC §1.9 protocol (a), exact at
-//! K = 2). Plain NMF = the same fit at α = 0 (identical to nmf_solvers::Mu, see updates.rs).
+//! (argmax of a column is unchanged by per-cell normalisation) — and ARI of KMeans(2) on
+//! the per-cell topic proportions (SPEC §1.9 protocol (a), `cluster_ari`). Plain NMF = the same fit at α = 0 (identical to nmf_solvers::Mu, see updates.rs).
 
 use faer::Mat;
-use nmf_contrastive::{ContrastiveFit, ContrastiveLoss, ContrastiveParams};
+use nmf_contrastive::{
+    cluster_ari, ContrastiveFit, ContrastiveLoss, ContrastiveParams, ContrastiveStopReason, POISSON_COLLAPSE_GUARD,
+};
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels};
-use nmf_core::{CscMatrix, Data};
+use nmf_core::{CscMatrix, Data, StopReason};
 use nmf_synth::{simulate_pair, PairSpec, PlantedPair, PlantedSpec};
 
 /// The paper's preprocessing: log1p(1e4 · x / library size), per cell.
@@ -57,42 +58,9 @@ fn ari(fit: &ContrastiveFit<f64>, truth: &[usize]) -> f64 {
     adjusted_rand_index(&argmax_labels(fit.h_target.as_ref()), truth).unwrap()
 }
 
-/// The paper's protocol (2-means on per-cell topic proportions, SPEC §1.9 variant (a)) made
-/// exact for K = 2: proportions are 1-D, so the optimal 2-means split is found by sorting
-/// and trying every cut.
-fn ari_2means(fit: &ContrastiveFit<f64>, truth: &[usize]) -> f64 {
-    let h = &fit.h_target;
-    let n = h.ncols();
-    let prop: Vec<f64> = (0..n)
-        .map(|j| {
-            let t = h[(0, j)] + h[(1, j)];
-            if t > 0.0 {
-                h[(0, j)] / t
-            } else {
-                0.5
-            }
-        })
-        .collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| prop[a].total_cmp(&prop[b]));
-    let v: Vec<f64> = order.iter().map(|&j| prop[j]).collect();
-    let (mut best, mut cut) = (f64::INFINITY, 1);
-    for c in 1..n {
-        let sse = |s: &[f64]| {
-            let m = s.iter().sum::<f64>() / s.len() as f64;
-            s.iter().map(|x| (x - m) * (x - m)).sum::<f64>()
-        };
-        let cost = sse(&v[..c]) + sse(&v[c..]);
-        if cost < best {
-            best = cost;
-            cut = c;
-        }
-    }
-    let mut labels = vec![0usize; n];
-    for &j in &order[cut..] {
-        labels[j] = 1;
-    }
-    adjusted_rand_index(&labels, truth).unwrap()
+/// The paper's protocol: KMeans(2) on per-cell topic proportions (SPEC §1.9 variant (a)).
+fn ari_kmeans(fit: &ContrastiveFit<f64>, truth: &[usize]) -> f64 {
+    cluster_ari(fit.h_target.as_ref(), truth, 2, 10, 42, true).unwrap().ari
 }
 
 #[test]
@@ -106,8 +74,8 @@ fn bcnmf_recovers_enriched_subgroup_sse_log1p_cpm() {
             let plain = fit(&x, &y, 0.0, ContrastiveLoss::SquaredError, paper);
             let (a_bc, a_plain) = (ari(&bc, &truth), ari(&plain, &truth));
             println!(
-                "seed {seed} paper={paper}: ARI(argmax H_X) bcNMF(alpha=2) {a_bc:.3} ({} it, {:?}), plain NMF {a_plain:.3} ({} it); ARI(exact 2-means on proportions) {:.3} / {:.3}",
-                bc.iterations, bc.stop_reason, plain.iterations, ari_2means(&bc, &truth), ari_2means(&plain, &truth)
+                "seed {seed} paper={paper}: ARI(argmax H_X) bcNMF(alpha=2) {a_bc:.3} ({} it, {:?}), plain NMF {a_plain:.3} ({} it); ARI(KMeans(2) on proportions) {:.3} / {:.3}",
+                bc.iterations, bc.stop_reason, plain.iterations, ari_kmeans(&bc, &truth), ari_kmeans(&plain, &truth)
             );
             let enriched = Mat::from_fn(p.w_true.nrows(), p.enriched.len(), |i, l| p.w_true[(i, p.enriched[l])]);
             let cos_bc = nmf_core::metrics::matched_cosine(enriched.as_ref(), bc.w.as_ref()).unwrap();
@@ -124,26 +92,86 @@ fn bcnmf_recovers_enriched_subgroup_sse_log1p_cpm() {
             );
             assert!(a_bc >= 0.9, "seed {seed} paper={paper}: bcNMF ARI {a_bc}");
             assert!(a_plain < 0.2, "seed {seed} paper={paper}: plain NMF ARI {a_plain}");
+            let (k_bc, k_plain) = (ari_kmeans(&bc, &truth), ari_kmeans(&plain, &truth));
+            assert!(k_bc >= 0.9, "seed {seed} paper={paper}: bcNMF KMeans ARI {k_bc}");
+            assert!(
+                k_plain < 0.2,
+                "seed {seed} paper={paper}: plain NMF KMeans ARI {k_plain}"
+            );
         }
     }
 }
 
+/// SPEC §1.12 on the planted pair at α = 2 (where α·background mass exceeds target mass for
+/// many features): paper mode collapses, the W floor alone (the default) bounds J but does not
+/// stop the runaway and reports the collapsed features, and the collapse guard stops it early
+/// with its own reason.
 #[test]
-fn poisson_collapse_is_detected() {
+fn poisson_collapse_is_detected_and_guarded() {
     let p = pair(1);
     let (x, y) = (Data::sparse(p.x.clone()).unwrap(), Data::sparse(p.y.clone()).unwrap());
-    let paper = fit(&x, &y, 2.0, ContrastiveLoss::Poisson, true);
-    let safe = fit(&x, &y, 2.0, ContrastiveLoss::Poisson, false);
     let truth = p.subgroup_labels();
-    println!(
-        "Poisson alpha=2: paper mode {} collapsed features, J {:.4e}, ARI {:.3}; default (floor) {} collapsed, J {:.4e}, ARI {:.3}",
-        paper.collapsed_features,
-        paper.objective,
-        ari(&paper, &truth),
-        safe.collapsed_features,
-        safe.objective,
-        ari(&safe, &truth)
+    let run = |alpha: f64, paper: bool, guard: Option<f64>| {
+        let mut params = ContrastiveParams::new(2, alpha)
+            .loss(ContrastiveLoss::Poisson)
+            .max_iter(300)
+            .tol(if paper { 0.0 } else { 1e-6 })
+            .paper_compatible(paper)
+            .seed(1);
+        if let Some(g) = guard {
+            params = params.collapse_guard(g);
+        }
+        params.check().unwrap().fit(&x, &y).unwrap()
+    };
+    let describe = |name: &str, f: &ContrastiveFit<f64>| {
+        let (first, last) = (f.trace[0], *f.trace.last().unwrap());
+        println!(
+            "{name}: stop {} after {} it, {} collapsed features, J {:.3e} -> {:.3e}, D_X {:.3e} -> {:.3e}, D_Y {:.3e} -> {:.3e}, ARI {:.3}",
+            f.stop_reason, f.iterations, f.collapsed_features, first.objective, last.objective,
+            first.d_target, last.d_target, first.d_background, last.d_background, ari(f, &truth)
+        );
+        (first, last)
+    };
+    let guard = Some(POISSON_COLLAPSE_GUARD);
+    for f in [run(2.0, true, None), run(2.0, false, None), run(2.0, false, guard)] {
+        assert_eq!(f.trace.len(), f.history.rows().len());
+        for (t, h) in f.trace.iter().zip(f.history.rows()) {
+            assert_eq!((t.iteration, t.objective), (h.iteration, h.objective));
+            assert!((t.objective - (t.d_target - 2.0 * t.d_background)).abs() <= 1e-9 * t.d_background);
+        }
+        assert_eq!(f.trace.last().unwrap().collapsed_features, f.collapsed_features);
+    }
+    // Paper mode: rows of W the target expresses collapse, J runs away while D_X grows.
+    let paper = run(2.0, true, None);
+    let (first, last) = describe("paper mode", &paper);
+    assert_eq!(
+        paper.stop_reason,
+        ContrastiveStopReason::Executor(StopReason::MaxIterations)
     );
     assert!(paper.collapsed_features > 0);
-    assert!(safe.objective.is_finite());
+    assert!(last.objective < 5.0 * first.objective && first.objective < 0.0);
+    assert!(last.d_target > 5.0 * first.d_target);
+    // The default, the floor alone: J stays finite (bounded by the floor) but runs away all
+    // the same, and the collapse is reported.
+    let floor_only = run(2.0, false, None);
+    let (first, last) = describe("default, floor only", &floor_only);
+    assert!(last.objective.is_finite() && last.objective < 5.0 * first.objective);
+    assert!(floor_only.collapsed_features > 0);
+    // The guard stops the runaway at an early check, with its own reason.
+    let guarded = run(2.0, false, guard);
+    let (first, last) = describe("floor + guard", &guarded);
+    assert_eq!(guarded.stop_reason, ContrastiveStopReason::CollapseGuard);
+    assert!(!guarded.stop_reason.converged());
+    assert_eq!(guarded.stop_reason.as_str(), "collapse_guard");
+    assert!(guarded.iterations <= 30, "{}", guarded.iterations);
+    assert!(last.d_target > first.d_target && last.objective < first.objective);
+    // A healthy Poisson fit (α = 0.5: no feature has twice the target's mass in the
+    // background) never trips the guard, and collapses nothing.
+    let healthy = run(0.5, false, guard);
+    describe("alpha = 0.5, floor + guard", &healthy);
+    assert_eq!(
+        healthy.stop_reason,
+        ContrastiveStopReason::Executor(StopReason::SolverConverged)
+    );
+    assert_eq!(healthy.collapsed_features, 0);
 }

@@ -385,3 +385,104 @@ fn f32_runs() {
         assert!(fit.objective.is_finite());
     }
 }
+
+#[test]
+fn trace_pairs_history_with_contrastive_terms() {
+    let x = Data::dense(lcg_mat(12, 15, 3, 5)).unwrap();
+    let y = Data::sparse(CscMatrix::from_dense(lcg_mat(12, 10, 4, 3).as_ref())).unwrap();
+    for batch in [None, Some(4)] {
+        let fit = ContrastiveParams::new(2, 1.5)
+            .max_iter(25)
+            .tol(0.0)
+            .n_starts(2)
+            .batch_size(batch)
+            .check()
+            .unwrap()
+            .fit(&x, &y)
+            .unwrap();
+        assert_eq!(fit.trace.len(), 26);
+        let mut p = ContrastiveProblem::new(&x, &y, 1.5, ContrastiveLoss::SquaredError, faer::Par::Seq).unwrap();
+        for (t, h) in fit.trace.iter().zip(fit.history.rows()) {
+            assert_eq!(
+                (t.iteration, t.seconds, t.objective, t.relative_error, t.kkt_residual),
+                (h.iteration, h.seconds, h.objective, h.relative_error, h.kkt_residual)
+            );
+            assert!((t.objective - (t.d_target - 1.5 * t.d_background)).abs() <= 1e-10 * (1.0 + t.d_target));
+        }
+        let last = fit.trace.last().unwrap();
+        let s = ContrastiveState {
+            w: fit.w.clone(),
+            h_target: fit.h_target.clone(),
+            h_background: fit.h_background.clone(),
+        };
+        let terms = p.terms(&s);
+        assert!((last.d_target - terms.d_target).abs() <= 1e-10 * terms.d_target);
+        assert!((last.d_background - terms.d_background).abs() <= 1e-10 * terms.d_background);
+        let tsv = fit.trace_tsv();
+        let lines: Vec<&str> = tsv.lines().collect();
+        assert_eq!(lines[0], nmf_contrastive::TRACE_TSV_HEADER);
+        assert_eq!(lines[0].split('\t').count(), 8);
+        assert_eq!(lines.len(), 27);
+        assert!(lines[26].starts_with("25\t"));
+        assert_eq!(lines[26].split('\t').count(), 8);
+        // Evaluating through the problem appends one record per call.
+        let before = p.records().len();
+        p.evaluate(&s).unwrap();
+        assert_eq!(p.records().len(), before + 1);
+        assert_eq!(p.take_records().len(), before + 1);
+        assert!(p.records().is_empty());
+    }
+}
+
+#[test]
+fn collapsed_features_ignore_features_without_target_mass() {
+    // Feature 0 has no target mass, feature 2 has some.
+    let x = Data::dense(Mat::from_fn(
+        4,
+        3,
+        |i, j| if i == 0 { 0.0 } else { (i + j) as f64 + 1.0 },
+    ))
+    .unwrap();
+    let mut w = Mat::from_fn(4, 2, |i, l| (i + l) as f64 + 1.0);
+    for l in 0..2 {
+        w[(0, l)] = 0.0;
+    }
+    assert_eq!(nmf_contrastive::count_collapsed(w.as_ref(), &x), 0);
+    for l in 0..2 {
+        w[(2, l)] = 1e-12;
+    }
+    assert_eq!(nmf_contrastive::count_collapsed(w.as_ref(), &x), 1);
+    w[(2, 1)] = 1e-3;
+    assert_eq!(nmf_contrastive::count_collapsed(w.as_ref(), &x), 0);
+    let sx = Data::sparse(CscMatrix::from_dense(lcg_mat(4, 3, 1, 0).as_ref())).unwrap();
+    let p = ContrastiveProblem::new(&x, &sx, 1.0, ContrastiveLoss::Poisson, faer::Par::Seq).unwrap();
+    w[(2, 1)] = 0.0;
+    assert_eq!(p.collapsed_features(w.as_ref()), 1);
+}
+
+#[test]
+fn collapse_guard_is_validated_and_off_for_sse() {
+    for g in [-0.1, f64::NAN] {
+        assert!(matches!(
+            ContrastiveParams::new(2, 1.0).collapse_guard(g).check(),
+            Err(ContrastiveError::BadParam {
+                name: "collapse_guard",
+                ..
+            })
+        ));
+        assert!(ContrastiveMu::<f64>::new().collapse_guard(g).is_err());
+    }
+    // A guard on a healthy squared-error fit never trips: D_X does not rise while J falls.
+    let x = Data::dense(lcg_mat(12, 15, 3, 5)).unwrap();
+    let y = Data::dense(lcg_mat(12, 10, 4, 5)).unwrap();
+    let fit = ContrastiveParams::new(2, 0.5)
+        .max_iter(300)
+        .tol(1e-7)
+        .collapse_guard(0.05)
+        .check()
+        .unwrap()
+        .fit(&x, &y)
+        .unwrap();
+    assert_ne!(fit.stop_reason, nmf_contrastive::ContrastiveStopReason::CollapseGuard);
+    assert_eq!(fit.iterations, 300);
+}

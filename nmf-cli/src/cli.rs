@@ -415,6 +415,13 @@ pub struct ContrastArgs {
     /// at a time (same result as full batch; for inputs too large for memory otherwise).
     #[arg(long)]
     pub batch_size: Option<usize>,
+    /// Stop a run when J falls while D(X|WH_X) rises by more than this fraction between checks
+    /// (Poisson collapse; 0.05 is a tested choice). Off by default: collapse is reported.
+    #[arg(long, allow_negative_numbers = true)]
+    pub collapse_guard: Option<f64>,
+    /// With several alphas: the fraction of target samples held out to score reconstruction.
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    pub holdout: f64,
     /// Top features listed per topic in topics.tsv.
     #[arg(long, default_value_t = 10)]
     pub top: usize,

@@ -6,8 +6,8 @@ use std::time::Instant;
 use std::fmt::Write as _;
 
 use nmf_contrastive::{
-    check_feature_names, top_features, topic_enrichment, ContrastiveError, ContrastiveFit, ContrastiveLoss,
-    ContrastiveParams, TopicError,
+    alpha_sweep, check_feature_names, top_features, topic_enrichment, ContrastiveError, ContrastiveFit,
+    ContrastiveLoss, ContrastiveParams, HeldOut, SweepParams, TopicError,
 };
 use nmf_core::metrics::{kl_divergence, relative_error};
 use nmf_core::{Data, NmfFloat};
@@ -39,7 +39,10 @@ pub fn run(args: &ContrastArgs) -> Result<(), CliError> {
     let target = read_input(&args.target, &opts)?;
     let background = read_input(&args.background, &opts)?;
     check_alignment(&target, &background)?;
-    for (what, n) in [("target", target.matrix.ncols()), ("background", background.matrix.ncols())] {
+    for (what, n) in [
+        ("target", target.matrix.ncols()),
+        ("background", background.matrix.ncols()),
+    ] {
         if n < 2 {
             return Err(CliError::Usage(format!(
                 "the {what} has {n} sample(s): bcNMF's topic enrichment test needs at least 2 on each side \
@@ -100,21 +103,75 @@ fn run_typed<F: NmfFloat>(
         background: &background.sample_names,
     };
     ensure_dir(&args.out)?;
-    let alphas = &args.alpha.0;
+    let alphas: Vec<F> = args.alpha.0.iter().map(|&a| F::lit(a)).collect();
     if let [alpha] = alphas.as_slice() {
-        let run = fit_alpha(args, F::lit(*alpha), &x, &y)?;
+        let valid = params(args, *alpha).check()?;
+        let start = Instant::now();
+        let fit = valid.fit(&x, &y)?;
+        let run = Run {
+            alpha: *alpha,
+            stability: fit.stability()?,
+            fit,
+            seconds: start.elapsed().as_secs_f64(),
+            heldout: None,
+        };
         write_run(args, &args.out, &x, &y, &run, &names, read_seconds)?;
         report(args, &args.out, &run);
         return Ok(());
     }
-    for &alpha in alphas {
-        let run = fit_alpha(args, F::lit(alpha), &x, &y)?;
-        let dir = args.out.join(format!("alpha_{alpha}"));
+    let split = SweepParams {
+        holdout: args.holdout,
+        seed: args.seed,
+    };
+    let start = Instant::now();
+    let results = alpha_sweep(&params(args, F::zero()), &alphas, &x, &y, &split)?;
+    let seconds = start.elapsed().as_secs_f64() / results.len() as f64;
+    let mut table = String::from(
+        "alpha\tobjective\td_target\td_background\tstability\theldout_relative_error\theldout_divergence_per_sample\tcollapsed_features\titerations\tstop_reason\n",
+    );
+    for r in results {
+        let run = Run {
+            alpha: r.alpha,
+            stability: r.stability,
+            seconds,
+            heldout: Some(r.heldout),
+            fit: r.fit,
+        };
+        let dir = args.out.join(format!("alpha_{}", run.alpha.to_f64_lossy()));
         ensure_dir(&dir)?;
         write_run(args, &dir, &x, &y, &run, &names, read_seconds)?;
         report(args, &dir, &run);
+        let h = run.heldout.as_ref().expect("sweep runs are scored");
+        for (i, v) in [
+            run.alpha.to_f64_lossy(),
+            run.fit.objective.to_f64_lossy(),
+            run.fit.d_target.to_f64_lossy(),
+            run.fit.d_background.to_f64_lossy(),
+            run.stability.unwrap_or(f64::NAN),
+            h.relative_error.to_f64_lossy(),
+            h.divergence_per_sample.to_f64_lossy(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if i > 0 {
+                table.push('\t');
+            }
+            if v.is_nan() {
+                table.push_str("NA");
+            } else {
+                push_number(&mut table, v);
+            }
+        }
+        let _ = writeln!(
+            table,
+            "\t{}\t{}\t{}",
+            run.fit.collapsed_features,
+            run.fit.iterations,
+            run.fit.stop_reason.as_str()
+        );
     }
-    Ok(())
+    write_file(&args.out, "sweep.tsv", &table)
 }
 
 struct Names<'a> {
@@ -123,10 +180,12 @@ struct Names<'a> {
     background: &'a [String],
 }
 
-/// One fit at one α and the time it took.
+/// One fit at one α, its scores and the time it took.
 struct Run<F> {
     alpha: F,
     fit: ContrastiveFit<F>,
+    stability: Option<f64>,
+    heldout: Option<HeldOut<F>>,
     seconds: f64,
 }
 
@@ -144,21 +203,14 @@ fn params<F: NmfFloat>(args: &ContrastArgs, alpha: F) -> ContrastiveParams<F> {
         .threads(nmf_bench::summary::threads(nmf_core::linalg::par_for_threads(
             args.threads,
         )));
+    let p = match args.collapse_guard {
+        Some(g) => p.collapse_guard(F::lit(g)),
+        None => p,
+    };
     match args.damping {
         Some(d) => p.damping(F::lit(d)),
         None => p,
     }
-}
-
-fn fit_alpha<F: NmfFloat>(args: &ContrastArgs, alpha: F, x: &Data<F>, y: &Data<F>) -> Result<Run<F>, CliError> {
-    let valid = params(args, alpha).check()?;
-    let start = Instant::now();
-    let fit = valid.fit(x, y)?;
-    Ok(Run {
-        alpha,
-        fit,
-        seconds: start.elapsed().as_secs_f64(),
-    })
 }
 
 fn write_run<F: NmfFloat>(
@@ -186,7 +238,7 @@ fn write_run<F: NmfFloat>(
         "H_background.tsv",
         &factor_table("sample", names.background, fit.h_background.as_ref(), true),
     )?;
-    write_file(dir, "history.tsv", &fit.history.to_tsv())?;
+    write_file(dir, "history.tsv", &fit.trace_tsv())?;
     write_file(dir, "topics.tsv", &topics_table(fit, names.features, args.top)?)?;
     let summary = summary(args, x, y, run, read_seconds);
     let text = serde_json::to_string_pretty(&summary).map_err(|e| CliError::Usage(e.to_string()))?;
@@ -224,9 +276,9 @@ fn topics_table<F: NmfFloat>(fit: &ContrastiveFit<F>, features: &[String], top: 
 /// A topic test needs two samples per side; anything else here is a bug.
 fn topic_error(e: TopicError) -> CliError {
     match e {
-        TopicError::TooFewSamples { .. } => {
-            CliError::Usage(format!("topics.tsv: {e} (give at least 2 target and 2 background samples)"))
-        }
+        TopicError::TooFewSamples { .. } => CliError::Usage(format!(
+            "topics.tsv: {e} (give at least 2 target and 2 background samples)"
+        )),
         other => CliError::Nmf(nmf_core::NmfError::Unsupported(format!("topics.tsv: {other}"))),
     }
 }
@@ -274,6 +326,18 @@ fn summary<F: NmfFloat>(args: &ContrastArgs, x: &Data<F>, y: &Data<F>, run: &Run
         ("kl_divergence", finite(kl)),
         ("kkt_residual", finite(kkt)),
         ("collapsed_features", json!(fit.collapsed_features)),
+        ("stability", run.stability.map_or(Value::Null, finite)),
+        (
+            "heldout",
+            run.heldout.as_ref().map_or(Value::Null, |h| {
+                json!({
+                    "samples": h.samples.len(),
+                    "relative_error": finite(h.relative_error.to_f64_lossy()),
+                    "divergence_per_sample": finite(h.divergence_per_sample.to_f64_lossy()),
+                })
+            }),
+        ),
+        ("batch_size", json!(args.batch_size)),
         ("damping", json!(damping)),
         ("paper_compatible", json!(args.paper)),
         ("normalize_columns", json!(args.normalize_columns)),
@@ -306,4 +370,12 @@ fn report<F: NmfFloat>(args: &ContrastArgs, dir: &Path, run: &Run<F>) {
         fit.collapsed_features,
         dir.display()
     );
+    if fit.collapsed_features > 0 && !args.paper {
+        eprintln!(
+            "nmf contrast: warning: {} features collapsed (their rows of W fell to ~0): at this alpha the background \
+             outweighs the target on them, and with --loss kl the objective is unbounded below; consider a smaller \
+             --alpha, --loss frobenius on log-normalised data, or --collapse-guard 0.05",
+            fit.collapsed_features
+        );
+    }
 }

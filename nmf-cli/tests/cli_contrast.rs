@@ -141,6 +141,86 @@ fn contrast_writes_the_contract_outputs_deterministically() {
 }
 
 #[test]
+fn alpha_sweep_writes_one_run_per_alpha_and_a_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    pair(tmp.path());
+    let (x, y) = (tmp.path().join("X.mtx"), tmp.path().join("Y.mtx"));
+    let out = tmp.path().join("sweep");
+    ok(&nmf(&[
+        "contrast",
+        x.to_str().unwrap(),
+        y.to_str().unwrap(),
+        "--rank",
+        "3",
+        "--alpha",
+        "0,1.5",
+        "--restarts",
+        "2",
+        "--max-iter",
+        "30",
+        "--top",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]));
+    let sweep = read(&out.join("sweep.tsv"));
+    let mut lines = sweep.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(
+        &header[..7],
+        [
+            "alpha",
+            "objective",
+            "d_target",
+            "d_background",
+            "stability",
+            "heldout_relative_error",
+            "heldout_divergence_per_sample"
+        ]
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    for (row, alpha) in rows.iter().zip(["0", "1.5"]) {
+        assert_eq!(row[0], alpha);
+        let stability: f64 = row[4].parse().unwrap();
+        let heldout: f64 = row[5].parse().unwrap();
+        assert!(stability > 0.0 && stability <= 1.0 + 1e-12, "{stability}");
+        assert!(heldout > 0.0 && heldout < 2.0, "{heldout}");
+        let dir = out.join(format!("alpha_{alpha}"));
+        for f in [
+            "W.tsv",
+            "H_target.tsv",
+            "H_background.tsv",
+            "history.tsv",
+            "summary.json",
+            "topics.tsv",
+        ] {
+            assert!(dir.join(f).exists(), "{}/{f}", dir.display());
+        }
+        let s: serde_json::Value = serde_json::from_str(&read(&dir.join("summary.json"))).unwrap();
+        // serde_json's default float parsing is not correctly rounded: compare to 1 ulp-ish.
+        assert!((s["stability"].as_f64().unwrap() - stability).abs() < 1e-14);
+        assert_eq!(s["heldout"]["samples"], 12, "20% of 60 target samples");
+        // topics.tsv: one row per topic, sorted by t, with 4 named top features each.
+        let topics = read(&dir.join("topics.tsv"));
+        let t: Vec<Vec<&str>> = topics.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+        assert_eq!(t.len(), 3);
+        let ts: Vec<f64> = t.iter().map(|r| r[1].parse().unwrap()).collect();
+        assert!(ts.windows(2).all(|w| w[0] >= w[1]), "{ts:?}");
+        assert!(t
+            .iter()
+            .all(|r| r[6].split(',').count() == 4 && r[6].starts_with("feature_")));
+        // history.tsv carries the per-term columns and the collapse count.
+        assert!(read(&dir.join("history.tsv"))
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("d_target\td_background\tcollapsed_features"));
+    }
+}
+
+#[test]
 fn contrast_rejects_misaligned_features_and_bad_flags() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
@@ -163,6 +243,11 @@ fn contrast_rejects_misaligned_features_and_bad_flags() {
     fails_with(&run(base("x.csv", &["--alpha", "1,x"])), "'x' is not a number");
     fails_with(&run(base("x.csv", &["--alpha", "1", "--damping", "0"])), "damping");
     fails_with(&run(base("x.csv", &["--alpha", "1", "--restarts", "0"])), "--restarts");
+    fails_with(&run(base("x.csv", &["--alpha", "1,2", "--holdout", "1"])), "holdout");
+    fails_with(
+        &run(base("x.csv", &["--alpha", "1", "--batch-size", "0"])),
+        "batch_size",
+    );
     ok(&run(base("x.csv", &["--alpha", "1", "--max-iter", "5"])));
     let big = vec![
         "contrast".to_string(),

@@ -78,6 +78,15 @@ impl<F: NmfFloat> ContrastiveParams<F> {
             par: Par::Seq,
         }
     }
+    /// The loss these parameters fit.
+    pub fn loss_kind(&self) -> ContrastiveLoss {
+        self.loss
+    }
+    /// The contrastive weight α (as given to [`ContrastiveParams::new`]).
+    pub fn alpha(mut self, alpha: F) -> Self {
+        self.alpha = alpha;
+        self
+    }
     /// The loss.
     pub fn loss(mut self, loss: ContrastiveLoss) -> Self {
         self.loss = loss;
@@ -286,9 +295,30 @@ pub struct ContrastiveFit<F> {
     pub scores: Vec<F>,
     /// Index of the start kept.
     pub best_start: usize,
+    /// The final W of every start, in start order (for [`ContrastiveFit::stability`]).
+    pub start_bases: Vec<Mat<F>>,
 }
 
 impl<F: NmfFloat> ContrastiveFit<F> {
+    /// Topic stability across starts: the mean, over every pair of starts, of the mean
+    /// Hungarian-matched cosine between their W columns (1 = every start found the same
+    /// topics). `None` with a single start.
+    ///
+    /// # Errors
+    /// A non-finite W (the matching fails).
+    pub fn stability(&self) -> Result<Option<f64>> {
+        let b = &self.start_bases;
+        let mut sum = 0.0;
+        let mut pairs = 0usize;
+        for i in 0..b.len() {
+            for j in i + 1..b.len() {
+                sum += nmf_core::metrics::matched_cosine(b[i].as_ref(), b[j].as_ref())?.mean;
+                pairs += 1;
+            }
+        }
+        Ok((pairs > 0).then(|| sum / pairs as f64))
+    }
+
     /// The trace as tab-separated text: [`TRACE_TSV_HEADER`], then one line per row.
     pub fn trace_tsv(&self) -> String {
         let mut s = String::from(TRACE_TSV_HEADER);
@@ -384,6 +414,7 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
         };
         let mut best: Option<(F, Run<F>, usize)> = None;
         let mut scores = Vec::with_capacity(p.n_starts);
+        let mut start_bases = Vec::with_capacity(p.n_starts);
         for s in 0..p.n_starts {
             let seed = p.seed.wrapping_add(s as u64);
             let state = uniform_init(m, p.rank, nx, ny, seed);
@@ -405,6 +436,7 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
             let trace = zip_trace(&fit.history, &prob.take_records());
             let score = problem.score(&fit.state);
             scores.push(score);
+            start_bases.push(fit.state.w.clone());
             let better = best.as_ref().is_none_or(|(b, _, _)| score > *b || b.is_nan());
             if better {
                 best = Some((score, Run { fit, trace, guard }, s));
@@ -427,6 +459,7 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
             iterations: fit.iterations,
             scores,
             best_start,
+            start_bases,
             w: fit.state.w,
             h_target: fit.state.h_target,
             h_background: fit.state.h_background,

@@ -56,6 +56,7 @@ pub mod fit;
 pub mod minibatch;
 pub mod problem;
 pub mod solver;
+pub mod sweep;
 pub mod topics;
 pub mod transform;
 
@@ -69,6 +70,7 @@ pub use problem::{
     AsContrastiveProblem, ContrastiveLoss, ContrastiveProblem, ContrastiveRecord, ContrastiveState, ContrastiveTerms,
 };
 pub use solver::{count_collapsed, ContrastiveMu, EpsilonMode, COLLAPSE_RELATIVE};
+pub use sweep::{alpha_sweep, holdout_split, AlphaResult, HeldOut, SweepParams};
 pub use topics::{
     cluster_ari, top_features, topic_enrichment, topic_proportions, welch_t_test, ClusterAri, TopFeatures, TopicError,
     WelchTest,

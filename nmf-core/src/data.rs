@@ -422,6 +422,43 @@ impl<F: NmfFloat> Data<F> {
         Self::new(Matrix::Dense(x), Some(mask))
     }
 
+    /// The samples (columns) `cols`, in that order, as new validated data (sparse stays
+    /// sparse, the mask follows): for held-out splits and subsampling.
+    ///
+    /// # Errors
+    /// [`NmfError::IndexOutOfRange`] for a column index ≥ n; [`NmfError::EmptyInput`] for no
+    /// columns; [`NmfError::AllZero`] if the selection has no observed nonzero.
+    pub fn select_columns(&self, cols: &[usize]) -> Result<Self> {
+        let n = self.ncols();
+        if let Some(&j) = cols.iter().find(|&&j| j >= n) {
+            return Err(NmfError::IndexOutOfRange {
+                what: "column",
+                index: j,
+                len: n,
+            });
+        }
+        let m = self.nrows();
+        let x = match self.matrix() {
+            Matrix::Dense(d) => Matrix::Dense(Mat::from_fn(m, cols.len(), |i, c| d[(i, cols[c])])),
+            Matrix::Sparse(s) => {
+                let (ptr, rows, vals) = (s.col_ptr(), s.row_idx(), s.values());
+                let mut col_ptr = Vec::with_capacity(cols.len() + 1);
+                col_ptr.push(0);
+                let (mut row_idx, mut values) = (Vec::new(), Vec::new());
+                for &j in cols {
+                    row_idx.extend_from_slice(&rows[ptr[j]..ptr[j + 1]]);
+                    values.extend_from_slice(&vals[ptr[j]..ptr[j + 1]]);
+                    col_ptr.push(row_idx.len());
+                }
+                Matrix::Sparse(CscMatrix::try_from_parts(m, cols.len(), col_ptr, row_idx, values)?)
+            }
+        };
+        let mask = self
+            .mask()
+            .map(|mk| Mask::from_fn(m, cols.len(), |i, c| mk.is_observed(i, cols[c])));
+        Self::new(x, mask)
+    }
+
     /// Validates X with an optional mask.
     ///
     /// # Errors

@@ -87,6 +87,16 @@ pub enum NmfError {
         /// The value.
         value: f64,
     },
+    /// An index (of a sample, feature, ...) past the end.
+    #[error("{what} index {index} is out of range: there are {len}")]
+    IndexOutOfRange {
+        /// What was indexed.
+        what: &'static str,
+        /// The index given (0-based).
+        index: usize,
+        /// How many there are.
+        len: usize,
+    },
     /// Every observed entry is zero: there is nothing to factorize.
     #[error("every observed entry of the input is zero: nothing to factorize")]
     AllZero,

@@ -18,6 +18,7 @@ use crate::error::CliError;
 use crate::fit::cast_matrix;
 use crate::input::{read_input, Loaded, ReadOptions};
 use crate::output::{ensure_dir, factor_table, push_number, write_file};
+use crate::progress::Progress;
 use nmf_bench::summary::finite;
 
 /// Runs `nmf contrast`.
@@ -107,7 +108,10 @@ fn run_typed<F: NmfFloat>(
     if let [alpha] = alphas.as_slice() {
         let valid = params(args, *alpha).check()?;
         let start = Instant::now();
-        let fit = valid.fit(&x, &y)?;
+        let mut bar = Progress::new(args.max_iter, "contrast", args.quiet);
+        let fit = valid.fit_observed(&x, &y, Some(&mut bar));
+        bar.finish();
+        let fit = fit?;
         let run = Run {
             alpha: *alpha,
             stability: fit.stability()?,
@@ -124,7 +128,10 @@ fn run_typed<F: NmfFloat>(
         seed: args.seed,
     };
     let start = Instant::now();
-    let results = alpha_sweep(&params(args, F::zero()), &alphas, &x, &y, &split)?;
+    let mut bar = Progress::new(args.max_iter, "alpha sweep", args.quiet);
+    let results = alpha_sweep(&params(args, F::zero()), &alphas, &x, &y, &split, Some(&mut bar));
+    bar.finish();
+    let results = results?;
     let seconds = start.elapsed().as_secs_f64() / results.len() as f64;
     let mut table = String::from(
         "alpha\tobjective\td_target\td_background\tstability\theldout_relative_error\theldout_divergence_per_sample\tcollapsed_features\titerations\tstop_reason\n",

@@ -1,7 +1,7 @@
 //! The `fit` entry point: parameters, seeded multi-start, result.
 
 use faer::{Mat, Par};
-use nmf_core::{Data, Executor, History, NmfFloat, StopReason, StoppingRule};
+use nmf_core::{Data, Executor, History, NmfFloat, Observer, StopReason, StoppingRule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -401,6 +401,20 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
     /// # Errors
     /// Feature mismatch, rank larger than min(m, n_x), data errors, a non-finite objective.
     pub fn fit(&self, x: &Data<F>, y: &Data<F>) -> Result<ContrastiveFit<F>> {
+        self.fit_observed(x, y, None)
+    }
+
+    /// [`ContrastiveValidParams::fit`], with `observer` shown every recorded row of every
+    /// start (a progress bar, a log).
+    ///
+    /// # Errors
+    /// As [`ContrastiveValidParams::fit`].
+    pub fn fit_observed(
+        &self,
+        x: &Data<F>,
+        y: &Data<F>,
+        mut observer: Option<&mut dyn Observer<F>>,
+    ) -> Result<ContrastiveFit<F>> {
         let p = &self.0;
         x.check_rank(p.rank)?;
         let mut problem = ContrastiveProblem::new(x, y, p.alpha, p.loss, p.par)?;
@@ -424,12 +438,14 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
             let (fit, guard) = match p.batch_size {
                 None => {
                     let mut solver = self.solver()?;
-                    let fit = Executor::new(&mut prob, &mut solver, rule.clone()).run(state)?;
+                    let fit =
+                        observed(Executor::new(&mut prob, &mut solver, rule.clone()), &mut observer).run(state)?;
                     (fit, solver.collapse_guard_tripped())
                 }
                 Some(b) => {
                     let mut solver = ContrastiveMinibatch::new(self.solver()?, b, seed)?;
-                    let fit = Executor::new(&mut prob, &mut solver, rule.clone()).run(state)?;
+                    let fit =
+                        observed(Executor::new(&mut prob, &mut solver, rule.clone()), &mut observer).run(state)?;
                     (fit, solver.settings().collapse_guard_tripped())
                 }
             };
@@ -464,6 +480,22 @@ impl<F: NmfFloat> ContrastiveValidParams<F> {
             h_target: fit.state.h_target,
             h_background: fit.state.h_background,
         })
+    }
+}
+
+/// Attaches the caller's observer, if any, to one start's executor.
+fn observed<'o, F, P, S>(
+    exec: Executor<'o, F, P, S>,
+    observer: &'o mut Option<&mut dyn Observer<F>>,
+) -> Executor<'o, F, P, S>
+where
+    F: NmfFloat,
+    P: nmf_core::Problem<F>,
+    S: nmf_core::Solver<F, P>,
+{
+    match observer {
+        Some(o) => exec.observe(&mut **o),
+        None => exec,
     }
 }
 

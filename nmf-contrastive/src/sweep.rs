@@ -9,7 +9,7 @@
 
 use faer::Mat;
 use nmf_core::metrics::relative_error;
-use nmf_core::{Data, NmfFloat};
+use nmf_core::{Data, NmfFloat, Observer};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -87,7 +87,8 @@ pub fn holdout_split(n: usize, p: &SweepParams) -> Result<(Vec<usize>, Vec<usize
 }
 
 /// Fits bcNMF once per α in `alphas` (every other setting from `params`) and scores each by
-/// topic stability across its starts and by held-out reconstruction of target samples.
+/// topic stability across its starts and by held-out reconstruction of target samples;
+/// `observer` (a progress bar) sees every recorded row of every fit.
 ///
 /// ```
 /// use nmf_core::{faer::Mat, Data};
@@ -96,7 +97,7 @@ pub fn holdout_split(n: usize, p: &SweepParams) -> Result<(Vec<usize>, Vec<usize
 /// let x = Data::dense(Mat::from_fn(10, 20, |i, j| ((i * 7 + j * 3) % 5) as f64 + 0.5)).unwrap();
 /// let y = Data::dense(Mat::from_fn(10, 15, |i, j| ((i * 3 + j) % 4) as f64 + 0.5)).unwrap();
 /// let params = ContrastiveParams::new(2, 0.0).n_starts(2).max_iter(50);
-/// let sweep = alpha_sweep(&params, &[0.5, 1.0], &x, &y, &SweepParams::default()).unwrap();
+/// let sweep = alpha_sweep(&params, &[0.5, 1.0], &x, &y, &SweepParams::default(), None).unwrap();
 /// assert_eq!(sweep.len(), 2);
 /// assert!(sweep[0].stability.unwrap() <= 1.0 + 1e-12);
 /// assert_eq!(sweep[0].heldout.samples.len(), 4);
@@ -111,6 +112,7 @@ pub fn alpha_sweep<F: NmfFloat>(
     x: &Data<F>,
     y: &Data<F>,
     sweep: &SweepParams,
+    mut observer: Option<&mut dyn Observer<F>>,
 ) -> Result<Vec<AlphaResult<F>>> {
     if alphas.is_empty() {
         return Err(ContrastiveError::BadParam {
@@ -121,22 +123,29 @@ pub fn alpha_sweep<F: NmfFloat>(
     }
     let (held, train) = holdout_split(x.ncols(), sweep)?;
     let (x_held, x_train) = (x.select_columns(&held)?, x.select_columns(&train)?);
-    alphas
-        .iter()
-        .map(|&alpha| {
-            let valid = params.clone().alpha(alpha).check()?;
-            let fit = valid.fit(x, y)?;
-            let stability = fit.stability()?;
-            let partial = valid.fit(&x_train, y)?;
-            let heldout = score_heldout(&x_held, &partial, valid.params().loss_kind(), held.clone())?;
-            Ok(AlphaResult {
-                alpha,
-                fit,
-                stability,
-                heldout,
-            })
-        })
-        .collect()
+    let mut out = Vec::with_capacity(alphas.len());
+    for &alpha in alphas {
+        let valid = params.clone().alpha(alpha).check()?;
+        let fit = valid.fit_observed(x, y, reborrow(&mut observer))?;
+        let stability = fit.stability()?;
+        let partial = valid.fit_observed(&x_train, y, reborrow(&mut observer))?;
+        let heldout = score_heldout(&x_held, &partial, valid.params().loss_kind(), held.clone())?;
+        out.push(AlphaResult {
+            alpha,
+            fit,
+            stability,
+            heldout,
+        });
+    }
+    Ok(out)
+}
+
+/// A shorter-lived handle on the caller's observer, for one fit.
+fn reborrow<'a, F>(o: &'a mut Option<&mut dyn Observer<F>>) -> Option<&'a mut dyn Observer<F>> {
+    match o {
+        Some(o) => Some(&mut **o),
+        None => None,
+    }
 }
 
 fn score_heldout<F: NmfFloat>(

@@ -72,7 +72,7 @@ fn sweep_fits_each_alpha_and_scores_held_out_samples() {
     let params = ContrastiveParams::new(4, 0.0).n_starts(3).seed(5).max_iter(150);
     let split = SweepParams { holdout: 0.2, seed: 11 };
     let alphas = [0.0, 1.0, 4.0];
-    let sweep = alpha_sweep(&params, &alphas, &x, &y, &split).unwrap();
+    let sweep = alpha_sweep(&params, &alphas, &x, &y, &split, None).unwrap();
     assert_eq!(sweep.len(), 3);
     let (held, train) = holdout_split(x.ncols(), &split).unwrap();
     for r in &sweep {
@@ -113,7 +113,7 @@ fn sweep_fits_each_alpha_and_scores_held_out_samples() {
     // Plain NMF (α = 0) is fitted for reconstruction: the contrastive fits give some of it up.
     assert!(sweep[0].heldout.relative_error < sweep[2].heldout.relative_error);
     assert!(matches!(
-        alpha_sweep(&params, &[], &x, &y, &split),
+        alpha_sweep(&params, &[], &x, &y, &split, None),
         Err(ContrastiveError::BadParam { name: "alphas", .. })
     ));
 }

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Transform(args) => nmf_cli::transform::run(&args),
         Command::Simulate(args) => nmf_cli::simulate::run(&args),
         Command::Compare(args) => nmf_cli::compare::run(&args),
+        Command::Rank(args) => nmf_cli::rank::run(&args),
     });
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,

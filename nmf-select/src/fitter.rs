@@ -14,6 +14,10 @@ pub struct FitSettings<F> {
     /// Stopping rule. The default: 500 iterations, tol 1e-4 checked every 10, the
     /// objective recorded only at the checks (rank selection never reads the history).
     pub stopping: StoppingRule<F>,
+    /// Elastic-net penalty (l1, l2) on W (default none).
+    pub penalty_w: (F, F),
+    /// Elastic-net penalty (l1, l2) on H (default none).
+    pub penalty_h: (F, F),
 }
 
 impl<F: NmfFloat> Default for FitSettings<F> {
@@ -28,6 +32,8 @@ impl<F: NmfFloat> Default for FitSettings<F> {
         Self {
             init: Init::Random,
             stopping,
+            penalty_w: (F::zero(), F::zero()),
+            penalty_h: (F::zero(), F::zero()),
         }
     }
 }
@@ -52,6 +58,10 @@ where
             .init(self.settings.init.clone())
             .stopping(self.settings.stopping.clone())
             .seed(seed)
+            .l1_w(self.settings.penalty_w.0)
+            .l2_w(self.settings.penalty_w.1)
+            .l1_h(self.settings.penalty_h.0)
+            .l2_h(self.settings.penalty_h.1)
             .threads(1)
             .check()?;
         Ok(params.fit(data, self.loss.clone(), (self.make_solver)())?)

@@ -278,3 +278,128 @@ pub fn plot_curves(title: &str, series: &[(&str, Vec<(f64, f64)>)]) -> Result<St
     }
     Ok(svg)
 }
+
+/// One line of a [`plot_panels`] chart: points, and optionally a ± spread drawn as a
+/// vertical bar at each point.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend label.
+    pub name: String,
+    /// (x, y) points, in x order; non-finite points are left out.
+    pub points: Vec<(f64, f64)>,
+    /// Half-width of the bar at each point (same length as `points`), e.g. a standard
+    /// deviation.
+    pub spread: Option<Vec<f64>>,
+}
+
+/// One chart of a [`plot_panels`] figure, with its own y axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// Y-axis label.
+    pub y_label: String,
+    /// Its lines.
+    pub series: Vec<Series>,
+}
+
+/// Panels stacked vertically over a shared x axis (e.g. scores against rank), each with a
+/// linear y axis fitted to its data, lines with point markers and a legend.
+///
+/// # Errors
+/// A drawing failure, as text.
+pub fn plot_panels(title: &str, x_label: &str, panels: &[Panel]) -> Result<String, String> {
+    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let xs = panels.iter().flat_map(|p| {
+        p.series
+            .iter()
+            .flat_map(|s| s.points.iter().filter(finite).map(|q| q.0))
+    });
+    let (x_min, x_max) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let (x_lo, x_hi) = if x_min.is_finite() && x_max > x_min {
+        let pad = (x_max - x_min) * 0.05;
+        (x_min - pad, x_max + pad)
+    } else if x_min.is_finite() {
+        (x_min - 1.0, x_min + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let height = 60 + 300 * panels.len().max(1) as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root.titled(title, ("sans-serif", 20)).map_err(|e| e.to_string())?;
+        let areas = root.split_evenly((panels.len().max(1), 1));
+        for (panel, area) in panels.iter().zip(&areas) {
+            let mut ys = panel.series.iter().flat_map(|s| {
+                s.points
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| finite(p))
+                    .flat_map(move |(i, p)| {
+                        let d = s
+                            .spread
+                            .as_ref()
+                            .and_then(|v| v.get(i))
+                            .copied()
+                            .filter(|d| d.is_finite())
+                            .unwrap_or(0.0);
+                        [p.1 - d, p.1 + d]
+                    })
+            });
+            let first = ys.next();
+            let (y_min, y_max) = ys.fold(first.map_or((0.0, 1.0), |y| (y, y)), |(a, b), y| (a.min(y), b.max(y)));
+            let pad = if y_max > y_min {
+                (y_max - y_min) * 0.08
+            } else {
+                y_min.abs().max(1.0) * 0.05
+            };
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(85)
+                .build_cartesian_2d(x_lo..x_hi, (y_min - pad)..(y_max + pad))
+                .map_err(|e| e.to_string())?;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(panel.y_label.as_str())
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.4}"))
+                .draw()
+                .map_err(|e| e.to_string())?;
+            for (i, s) in panel.series.iter().enumerate() {
+                let color = COLORS[i % COLORS.len()];
+                let pts: Vec<(f64, f64)> = s.points.iter().filter(finite).copied().collect();
+                chart
+                    .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)))
+                    .map_err(|e| e.to_string())?
+                    .label(s.name.as_str())
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                chart
+                    .draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))
+                    .map_err(|e| e.to_string())?;
+                if let Some(spread) = &s.spread {
+                    let bars = s.points.iter().zip(spread).filter(|(p, d)| finite(p) && d.is_finite());
+                    chart
+                        .draw_series(
+                            bars.map(|(&(x, y), &d)| {
+                                PathElement::new(vec![(x, y - d), (x, y + d)], color.stroke_width(1))
+                            }),
+                        )
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}

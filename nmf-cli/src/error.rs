@@ -21,6 +21,9 @@ pub enum CliError {
     /// bcNMF rejected the inputs or parameters, or its fit failed.
     #[error("{0}")]
     Contrastive(#[from] nmf_contrastive::ContrastiveError),
+    /// Rank selection or consensus factors failed or were asked for with bad settings.
+    #[error("{0}")]
+    Select(#[from] nmf_select::SelectError),
     /// A flag's value is invalid.
     #[error("{0}")]
     Usage(String),
@@ -39,12 +42,21 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Input(_) | CliError::Usage(_) | CliError::Output { .. } => 2,
-            CliError::Nmf(e) | CliError::Contrastive(ContrastiveError::Core(e)) => match e {
-                NmfError::NonFiniteObjective { .. } | NmfError::Linalg(_) => 1,
+            CliError::Nmf(e) | CliError::Contrastive(ContrastiveError::Core(e)) => nmf_exit_code(e),
+            CliError::Contrastive(_) => 2,
+            CliError::Select(e) => match e {
+                nmf_select::SelectError::Core(e) => nmf_exit_code(e),
+                nmf_select::SelectError::ThreadPool(_) => 1,
                 _ => 2,
             },
-            CliError::Contrastive(_) => 2,
         }
+    }
+}
+
+fn nmf_exit_code(e: &NmfError) -> i32 {
+    match e {
+        NmfError::NonFiniteObjective { .. } | NmfError::Linalg(_) => 1,
+        _ => 2,
     }
 }
 

@@ -51,6 +51,9 @@ fn check_flags(args: &FitArgs) -> Result<(), CliError> {
             "--simplex-w and --epsilon apply to --solver mu only".into(),
         ));
     }
+    if args.consensus == Some(0) {
+        return Err(CliError::Usage("--consensus must be at least 1".into()));
+    }
     if args.restarts == 0 {
         return Err(CliError::Usage("--restarts must be at least 1".into()));
     }
@@ -98,7 +101,7 @@ fn run_typed<F: NmfFloat>(args: &FitArgs, loaded: Loaded, read_seconds: f64) -> 
     }
 }
 
-fn params<F: NmfFloat>(args: &FitArgs, seed: u64) -> Result<NmfValidParams<F>, CliError> {
+pub(crate) fn params<F: NmfFloat>(args: &FitArgs, seed: u64) -> Result<NmfValidParams<F>, CliError> {
     let init = match args.init {
         InitChoice::Random => Init::Random,
         InitChoice::Nndsvd => Init::Nndsvd,
@@ -156,7 +159,7 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
 }
 
 /// The name written in summaries, as typed on the command line.
-fn solver_name(choice: SolverChoice) -> String {
+pub(crate) fn solver_name(choice: SolverChoice) -> String {
     choice
         .to_possible_value()
         .map(|v| v.get_name().to_string())
@@ -167,7 +170,7 @@ fn run_restarts<F, L, S>(
     args: &FitArgs,
     data: &Data<F>,
     loss: L,
-    make_solver: impl Fn() -> S,
+    make_solver: impl Fn() -> S + Sync,
     (features, samples, read_seconds): (&[String], &[String], f64),
 ) -> Result<(), CliError>
 where
@@ -176,6 +179,9 @@ where
     S: for<'a> Solver<F, NmfProblem<'a, F, L>>,
 {
     ensure_dir(&args.out)?;
+    if let Some(r) = args.consensus {
+        return crate::consensus::run(args, data, loss, make_solver, r, (features, samples, read_seconds));
+    }
     let start = Instant::now();
     let mut runs: Vec<(u64, NmfFit<F>)> = Vec::with_capacity(args.restarts);
     for r in 0..args.restarts {
@@ -239,7 +245,7 @@ where
 }
 
 #[allow(clippy::too_many_arguments)]
-fn summary<F: NmfFloat, L: Loss<F>>(
+pub(crate) fn summary<F: NmfFloat, L: Loss<F>>(
     args: &FitArgs,
     data: &Data<F>,
     loss: &L,

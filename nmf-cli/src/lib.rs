@@ -5,12 +5,14 @@
 
 pub mod cli;
 pub mod compare;
+pub mod consensus;
 pub mod contrast;
 pub mod error;
 pub mod fit;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod rank;
 pub mod simulate;
 pub mod transform;
 

@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => nmf_cli::simulate::run(&args),
         Command::Compare(args) => nmf_cli::compare::run(&args),
         Command::Contrast(args) => nmf_cli::contrast::run(&args),
+        Command::Rank(args) => nmf_cli::rank::run(&args),
     });
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,

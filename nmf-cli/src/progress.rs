@@ -27,6 +27,12 @@ impl Progress {
         bar.set_prefix(label.to_string());
         Self { bar }
     }
+    /// Advances the bar by one step (e.g. one finished fit of `nmf rank`); callable from
+    /// worker threads.
+    pub fn step(&self, message: &str) {
+        self.bar.inc(1);
+        self.bar.set_message(message.to_string());
+    }
     /// Removes the bar.
     pub fn finish(&self) {
         self.bar.finish_and_clear();

@@ -20,9 +20,10 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion};
 use nmf_bench::inputs::{dense_input, sparse_input};
 use nmf_core::faer::{Mat, Par};
-use nmf_core::linalg::{x_times, xt_times};
+use nmf_core::linalg::{at_times_x, b_times_xt, x_times, xt_times};
 use nmf_core::{
-    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfFloat, NmfProblem, NmfState, Solver,
+    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFloat, NmfProblem, NmfState,
+    Solver,
 };
 use nmf_solvers::{Admm, Anls, Cd, Hals, Mu, Pgd, PgdAlt};
 use nmf_synth::{simulate, PlantedSpec};
@@ -159,18 +160,24 @@ fn iter_generic<F, L, S>(
     });
 }
 
-/// X·Hᵀ + Xᵀ·W alone, with the kernels the solvers call and all cores.
+/// X·Hᵀ (H·Xᵀ for sparse X) + Wᵀ·X alone, with the kernels the block solvers call and all cores.
 fn floor_generic<F: NmfFloat>(group: &mut BenchmarkGroup<'_, WallTime>, label: &str, data: &Data<F>, k: usize) {
     let par = Par::rayon(0);
     let (w0, h0) = initialize(data, k, &Init::NndsvdA, 0, par).expect("init");
     let (m, n) = (data.nrows(), data.ncols());
+    let wt = w0.transpose().to_owned();
+    let mut hxt = Mat::<F>::zeros(k, m);
     let mut xht = Mat::<F>::zeros(m, k);
-    let mut xtw = Mat::<F>::zeros(n, k);
+    let mut wtx = Mat::<F>::zeros(k, n);
     group.bench_function(BenchmarkId::new("floor", label), |b| {
         b.iter(|| {
-            x_times(data.matrix(), h0.transpose(), xht.as_mut(), par);
-            xt_times(data.matrix(), w0.as_ref(), xtw.as_mut(), par);
-            black_box((&xht, &xtw));
+            match data.matrix() {
+                // Each kernel in its fastest layout, as the solvers call them.
+                Matrix::Dense(_) => x_times(data.matrix(), h0.transpose(), xht.as_mut(), par),
+                Matrix::Sparse(_) => b_times_xt(data.matrix(), h0.as_ref(), hxt.as_mut(), par),
+            }
+            at_times_x(data.matrix(), wt.as_ref(), wtx.as_mut(), par);
+            black_box((&hxt, &xht, &wtx));
         });
     });
 }

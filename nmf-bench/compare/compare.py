@@ -88,7 +88,7 @@ def timed(model, x):
 
 def nmf_rs(binary, folder, solver, k, target, max_iter, threads):
     out = subprocess.run(
-        [binary, folder, solver, str(k), repr(target), str(max_iter), str(threads)],
+        [binary, folder, solver, str(k), repr(float(target)), str(max_iter), str(threads)],
         check=True, capture_output=True, text=True,
     ).stdout
     return json.loads(out.strip().splitlines()[-1])

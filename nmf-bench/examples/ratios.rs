@@ -20,10 +20,10 @@ use std::time::Instant;
 
 use nmf_bench::inputs::{dense_input, sparse_input};
 use nmf_core::faer::{Mat, Par};
-use nmf_core::linalg::{par_for_threads, x_times, xt_times};
+use nmf_core::linalg::{at_times_x, b_times_xt, par_for_threads, x_times};
 use nmf_core::{
-    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfFloat, NmfProblem, NmfState, Problem,
-    Solver,
+    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFloat, NmfProblem, NmfState,
+    Problem, Solver,
 };
 use nmf_solvers::{Anls, Cd, Hals, Mu};
 
@@ -53,16 +53,22 @@ fn round_robin(reps: usize, tasks: &mut [&mut dyn FnMut()]) -> Vec<f64> {
 /// One timed task: a closure that owns what it needs.
 type Task<'a> = Box<dyn FnMut() + 'a>;
 
-/// The GEMM floor: X·Hᵀ (m×k) and Xᵀ·W (n×k), with the same library and threads as the
-/// solvers (faer's GEMM for dense X, nmf-core's sparse kernels for sparse X).
+/// The GEMM floor: X·Hᵀ (dense; H·Xᵀ for sparse X) and Wᵀ·X, with the kernels, library and threads the
+/// block solvers use (faer's GEMM for dense X, nmf-core's sparse kernels for sparse X).
 fn floor_task<'a, F: NmfFloat>(data: &'a Data<F>, start: &'a (Mat<F>, Mat<F>), par: Par) -> Task<'a> {
     let (m, n, k) = (data.nrows(), data.ncols(), start.0.ncols());
+    let mut hxt = Mat::<F>::zeros(k, m);
     let mut xht = Mat::<F>::zeros(m, k);
-    let mut xtw = Mat::<F>::zeros(n, k);
+    let mut wtx = Mat::<F>::zeros(k, n);
+    let wt = start.0.transpose().to_owned();
     Box::new(move || {
-        x_times(data.matrix(), start.1.transpose(), xht.as_mut(), par);
-        xt_times(data.matrix(), start.0.as_ref(), xtw.as_mut(), par);
-        black_box((&xht, &xtw));
+        match data.matrix() {
+            // Each kernel in its fastest layout, as the solvers call them.
+            Matrix::Dense(_) => x_times(data.matrix(), start.1.transpose(), xht.as_mut(), par),
+            Matrix::Sparse(_) => b_times_xt(data.matrix(), start.1.as_ref(), hxt.as_mut(), par),
+        }
+        at_times_x(data.matrix(), wt.as_ref(), wtx.as_mut(), par);
+        black_box((&hxt, &xht, &wtx));
     })
 }
 

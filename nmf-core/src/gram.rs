@@ -28,6 +28,8 @@ pub struct GramWorkspace<F> {
     filled: Option<Matrix<F>>,
     // Wᵀ (k×m) for sparse X: the H-block product then gathers contiguous columns.
     wt: Mat<F>,
+    // X·Hᵀ (m×k) for dense X, before its transposed copy into UtM.
+    tmp: Mat<F>,
 }
 
 impl<F: NmfFloat> GramWorkspace<F> {
@@ -37,6 +39,7 @@ impl<F: NmfFloat> GramWorkspace<F> {
             par,
             filled: None,
             wt: Mat::new(),
+            tmp: Mat::new(),
         }
     }
     /// The parallelism of the products.
@@ -112,7 +115,22 @@ pub fn block_products<F: NmfFloat>(
             linalg::gemm(utu.rb_mut(), Accum::Replace, w.transpose(), w, F::one(), par);
         }
         Block::W => {
-            linalg::b_times_xt(x, h, utm.rb_mut(), par);
+            if let Matrix::Dense(d) = x {
+                // faer's GEMM is faster writing X·Hᵀ (m×k) than H·Xᵀ (k×m) (measured 1.5× on
+                // 5000×1000, k = 10), so the transposed copy, O(mk), pays.
+                ensure(&mut ws.tmp, m, k);
+                linalg::gemm(
+                    ws.tmp.as_mut(),
+                    Accum::Replace,
+                    d.as_ref(),
+                    h.transpose(),
+                    F::one(),
+                    par,
+                );
+                utm.copy_from(ws.tmp.transpose());
+            } else {
+                linalg::b_times_xt(x, h, utm.rb_mut(), par);
+            }
             linalg::gemm(utu.rb_mut(), Accum::Replace, h, h.transpose(), F::one(), par);
         }
     }

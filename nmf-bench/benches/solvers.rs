@@ -4,6 +4,11 @@
 //!   seven for Frobenius; mu and pgd for KL), on dense and sparse planted inputs at two sizes.
 //!   IDs are `{solver}[-kl]/{dense|sparse}-{m}x{n}-k{k}`.
 //! * `products`: the GEMM floor of one iteration, X·Hᵀ + Wᵀ·X, at the same sizes.
+//! * `floor`: the speed ratios of the README (all cores): the GEMM floor next to one `mu` and
+//!   one `hals` iteration on dense 5000×1000 k=10 (f64 and f32) and 20000×2000 k=20, and the
+//!   floor, one KL-MU and one HALS iteration on pbmc3k-shaped sparse input (2000×2638) at 10 %
+//!   and 1 % nonzeros. IDs are `{floor|mu|hals|mu-kl}/{input}`; the ratios are read off pairs
+//!   of IDs (`examples/ratios.rs` prints them in one run).
 //!
 //! `cargo bench -p nmf-bench` runs everything in a few minutes; one ID:
 //! `cargo bench -p nmf-bench -- 'nmf_iter/hals/sparse-2000x1000-k10'`.
@@ -13,9 +18,13 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkGroup, BenchmarkId, Criterion};
+use nmf_bench::inputs::{dense_input, sparse_input};
 use nmf_core::faer::{Mat, Par};
-use nmf_core::linalg::{x_times, xt_times};
-use nmf_core::{initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfProblem, NmfState, Solver};
+use nmf_core::linalg::{at_times_x, b_times_xt, x_times, xt_times};
+use nmf_core::{
+    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFloat, NmfProblem, NmfState,
+    Solver,
+};
 use nmf_solvers::{Admm, Anls, Cd, Hals, Mu, Pgd, PgdAlt};
 use nmf_synth::{simulate, PlantedSpec};
 
@@ -124,5 +133,115 @@ fn config(group: &mut BenchmarkGroup<'_, WallTime>) {
         .measurement_time(Duration::from_secs(2));
 }
 
-criterion_group!(benches, nmf_iter, products);
+/// One iteration after `init`, generic over the scalar (for the f32 rows of `floor`).
+fn iter_generic<F, L, S>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    id: BenchmarkId,
+    (data, k): (&Data<F>, usize),
+    loss: L,
+    solver: S,
+) where
+    F: NmfFloat,
+    L: Loss<F>,
+    S: for<'a> Solver<F, NmfProblem<'a, F, L>> + Clone,
+{
+    let par = Par::rayon(0);
+    let (w0, h0) = initialize(data, k, &Init::NndsvdA, 0, par).expect("init");
+    let problem = NmfProblem::new(data, loss, ElasticNet::default(), ElasticNet::default(), par).expect("problem");
+    let mut solver = solver;
+    let mut state = NmfState { w: w0, h: h0 };
+    solver.init(&problem, &mut state).expect("solver init");
+    group.bench_function(id, |b| {
+        b.iter_batched(
+            || (solver.clone(), state.clone()),
+            |(mut s, mut st)| black_box((s.next_iter(&problem, &mut st).expect("iteration"), st)),
+            BatchSize::LargeInput,
+        );
+    });
+}
+
+/// X·Hᵀ (H·Xᵀ for sparse X) + Wᵀ·X alone, with the kernels the block solvers call and all cores.
+fn floor_generic<F: NmfFloat>(group: &mut BenchmarkGroup<'_, WallTime>, label: &str, data: &Data<F>, k: usize) {
+    let par = Par::rayon(0);
+    let (w0, h0) = initialize(data, k, &Init::NndsvdA, 0, par).expect("init");
+    let (m, n) = (data.nrows(), data.ncols());
+    let wt = w0.transpose().to_owned();
+    let mut hxt = Mat::<F>::zeros(k, m);
+    let mut xht = Mat::<F>::zeros(m, k);
+    let mut wtx = Mat::<F>::zeros(k, n);
+    group.bench_function(BenchmarkId::new("floor", label), |b| {
+        b.iter(|| {
+            match data.matrix() {
+                // Each kernel in its fastest layout, as the solvers call them.
+                Matrix::Dense(_) => x_times(data.matrix(), h0.transpose(), xht.as_mut(), par),
+                Matrix::Sparse(_) => b_times_xt(data.matrix(), h0.as_ref(), hxt.as_mut(), par),
+            }
+            at_times_x(data.matrix(), wt.as_ref(), wtx.as_mut(), par);
+            black_box((&hxt, &xht, &wtx));
+        });
+    });
+}
+
+fn floor(c: &mut Criterion) {
+    let mut group = c.benchmark_group("floor");
+    config(&mut group);
+    for (m, n, k) in [(5000, 1000, 10), (20000, 2000, 20)] {
+        let label = format!("dense-{m}x{n}-k{k}-f64");
+        let data = dense_input::<f64>(m, n, k);
+        floor_generic(&mut group, &label, &data, k);
+        iter_generic(
+            &mut group,
+            BenchmarkId::new("mu", &label),
+            (&data, k),
+            Frobenius,
+            Mu::new(),
+        );
+        iter_generic(
+            &mut group,
+            BenchmarkId::new("hals", &label),
+            (&data, k),
+            Frobenius,
+            Hals::new(),
+        );
+    }
+    let data = dense_input::<f32>(5000, 1000, 10);
+    let label = "dense-5000x1000-k10-f32";
+    floor_generic(&mut group, label, &data, 10);
+    iter_generic(
+        &mut group,
+        BenchmarkId::new("mu", label),
+        (&data, 10),
+        Frobenius,
+        Mu::new(),
+    );
+    iter_generic(
+        &mut group,
+        BenchmarkId::new("hals", label),
+        (&data, 10),
+        Frobenius,
+        Hals::new(),
+    );
+    for density in [0.10, 0.01] {
+        let label = format!("sparse-2000x2638-k10-{}pct", (density * 100.0) as usize);
+        let data = sparse_input::<f64>(2000, 2638, 10, density);
+        floor_generic(&mut group, &label, &data, 10);
+        iter_generic(
+            &mut group,
+            BenchmarkId::new("mu-kl", &label),
+            (&data, 10),
+            KullbackLeibler,
+            Mu::new(),
+        );
+        iter_generic(
+            &mut group,
+            BenchmarkId::new("hals", &label),
+            (&data, 10),
+            Frobenius,
+            Hals::new(),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, nmf_iter, products, floor);
 criterion_main!(benches);

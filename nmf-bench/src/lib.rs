@@ -13,8 +13,9 @@
 //! * [`summary`] builds the `summary.json` object of CONTRACT.md for `nmf fit` and
 //!   `nmf compare` alike.
 //!
-//! Criterion measures time per iteration (`cargo bench -p nmf-bench`, groups `nmf_iter` and
-//! `products`); the runner measures quality against time.
+//! Criterion measures time per iteration (`cargo bench -p nmf-bench`: groups `nmf_iter`,
+//! `products`, and `floor` for the speed ratios of the README's performance section, on the
+//! seeded [`inputs`]); the runner measures quality against time.
 //!
 //! ```
 //! use nmf_bench::{run_compare, CompareConfig, SolverKind, Truth};
@@ -33,6 +34,7 @@
 
 #![warn(missing_docs)]
 
+pub mod inputs;
 pub mod report;
 mod runner;
 pub mod summary;

@@ -29,7 +29,7 @@ pub fn gemm<F: NmfFloat>(dst: MatMut<'_, F>, accum: Accum, lhs: MatRef<'_, F>, r
 pub fn x_times<F: NmfFloat>(x: &Matrix<F>, b: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
     match x {
         Matrix::Dense(d) => gemm(out, Accum::Replace, d.as_ref(), b, F::one(), par),
-        Matrix::Sparse(s) => csc_times(s.as_ref(), b, out),
+        Matrix::Sparse(s) => csc_times_par(s.as_ref(), b, out, par),
     }
 }
 
@@ -41,50 +41,350 @@ pub fn x_times<F: NmfFloat>(x: &Matrix<F>, b: MatRef<'_, F>, out: MatMut<'_, F>,
 pub fn xt_times<F: NmfFloat>(x: &Matrix<F>, a: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
     match x {
         Matrix::Dense(d) => gemm(out, Accum::Replace, d.transpose(), a, F::one(), par),
-        Matrix::Sparse(s) => csc_t_times(s.as_ref(), a, out),
+        Matrix::Sparse(s) => csc_t_times_par(s.as_ref(), a, out, par),
     }
 }
 
-/// `out (m×l) ← S·B` for sparse `S` (m×n) and dense `B` (n×l).
+/// `out (k×n) ← Aᵀ·X` given `Aᵀ` (k×m): the layout the block solvers want (`WᵀX`, one column
+/// of the result per sample).
+///
+/// Sparse X: each output column gathers contiguous columns of `Aᵀ`, O(nnz·k).
 ///
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
-pub fn csc_times<F: NmfFloat>(s: CscRef<'_, F>, b: MatRef<'_, F>, mut out: MatMut<'_, F>) {
+pub fn at_times_x<F: NmfFloat>(x: &Matrix<F>, at: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
+    match x {
+        Matrix::Dense(d) => gemm(out, Accum::Replace, at, d.as_ref(), F::one(), par),
+        Matrix::Sparse(s) => pattern_gather(s.as_ref(), at, None, out, par, |x, _| x),
+    }
+}
+
+/// `out (k×m) ← B·Xᵀ` for `B` (k×n): the layout the block solvers want (`HXᵀ`, one column of
+/// the result per feature).
+///
+/// Sparse X: each output column accumulates contiguous columns of B, O(nnz·k).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn b_times_xt<F: NmfFloat>(x: &Matrix<F>, b: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
+    match x {
+        Matrix::Dense(d) => gemm(out, Accum::Replace, b, d.transpose(), F::one(), par),
+        Matrix::Sparse(s) => pattern_scatter(s.as_ref(), None, b, out, par, |x, _| x),
+    }
+}
+
+/// The KL numerator of the H step without forming W H: `out (k×n) ← Wᵀ·(X ⊘ max(W H, floor))`
+/// over the nonzeros of sparse X, given `Wᵀ` (k×m). One fused pass, O(nnz·k).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn wt_times_ratio<F: NmfFloat>(
+    s: CscRef<'_, F>,
+    wt: MatRef<'_, F>,
+    h: MatRef<'_, F>,
+    y_floor: F,
+    out: MatMut<'_, F>,
+    par: Par,
+) {
+    pattern_gather(s, wt, Some(h), out, par, move |x, y| x / y.max(y_floor));
+}
+
+/// The KL numerator of the W step without forming W H, transposed: `out (k×m) ← H·(X ⊘
+/// max(W H, floor))ᵀ` over the nonzeros of sparse X, given `Wᵀ` (k×m). One fused pass,
+/// O(nnz·k).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn h_times_ratio_t<F: NmfFloat>(
+    s: CscRef<'_, F>,
+    wt: MatRef<'_, F>,
+    h: MatRef<'_, F>,
+    y_floor: F,
+    out: MatMut<'_, F>,
+    par: Par,
+) {
+    pattern_scatter(s, Some(wt), h, out, par, move |x, y| x / y.max(y_floor));
+}
+
+/// Columns of a sparse matrix per parallel task. Every output entry is computed by one task
+/// in one order, and the partial sums of reductions sit on leaves fixed by this constant (never
+/// by the thread count), so results are the same bits for any number of threads, and equal to
+/// the sequential result.
+const COLS_PER_TASK: usize = 64;
+
+/// Rows per task of the kernels that scatter into rows: one block per thread. Each task owns
+/// its output rows and sums over the columns of S in increasing order, so the blocking does not
+/// change a single bit; it costs two binary searches per column and block (cache misses into
+/// the row indices), which is why there are not more blocks than threads.
+fn rows_per_task(m: usize, par: Par) -> usize {
+    m.div_ceil(par.degree().max(1)).max(1)
+}
+
+/// Runs `f` on the fixed leaves of a bisection of `lo..hi` (leaves of at most `grain`), in
+/// parallel with `par`, splitting a payload alongside. The leaves depend only on the range and
+/// the grain, so work split and results are the same for every thread count.
+fn bisect<T: Send>(
+    par: Par,
+    (lo, hi): (usize, usize),
+    grain: usize,
+    payload: T,
+    split: &(impl Fn(T, usize, usize) -> (T, T) + Sync),
+    f: &(impl Fn(usize, usize, T) + Sync),
+) {
+    if hi - lo <= grain {
+        f(lo, hi, payload);
+        return;
+    }
+    // Split at a multiple of the grain so the leaves do not depend on the recursion depth.
+    let mid = lo + ((hi - lo) / 2).div_ceil(grain) * grain;
+    let (left, right) = split(payload, lo, mid);
+    match par {
+        Par::Seq => {
+            bisect(par, (lo, mid), grain, left, split, f);
+            bisect(par, (mid, hi), grain, right, split, f);
+        }
+        Par::Rayon(_) => {
+            rayon::join(
+                || bisect(par, (lo, mid), grain, left, split, f),
+                || bisect(par, (mid, hi), grain, right, split, f),
+            );
+        }
+    }
+}
+
+/// A deterministic parallel reduction: `leaf(lo, hi)` on fixed leaves of `0..n` (at most
+/// `grain` each), combined in a fixed tree, so the result is the same bits for every thread
+/// count (and for `Par::Seq`).
+pub fn par_reduce<T: Send>(
+    par: Par,
+    n: usize,
+    grain: usize,
+    leaf: &(impl Fn(usize, usize) -> T + Sync),
+    combine: &(impl Fn(T, T) -> T + Sync),
+) -> T {
+    fn rec<T: Send>(
+        par: Par,
+        (lo, hi): (usize, usize),
+        grain: usize,
+        leaf: &(impl Fn(usize, usize) -> T + Sync),
+        combine: &(impl Fn(T, T) -> T + Sync),
+    ) -> T {
+        if hi - lo <= grain {
+            return leaf(lo, hi);
+        }
+        let mid = lo + ((hi - lo) / 2).div_ceil(grain) * grain;
+        let (a, b) = match par {
+            Par::Seq => (
+                rec(par, (lo, mid), grain, leaf, combine),
+                rec(par, (mid, hi), grain, leaf, combine),
+            ),
+            Par::Rayon(_) => rayon::join(
+                || rec(par, (lo, mid), grain, leaf, combine),
+                || rec(par, (mid, hi), grain, leaf, combine),
+            ),
+        };
+        combine(a, b)
+    }
+    rec(par, (0, n), grain.max(1), leaf, combine)
+}
+
+#[inline(always)]
+fn dot_slice<F: NmfFloat>(a: &[F], b: &[F]) -> F {
+    let mut acc = F::zero();
+    for (x, y) in a.iter().zip(b) {
+        acc += *x * *y;
+    }
+    acc
+}
+
+#[inline(always)]
+fn axpy_slice<F: NmfFloat>(alpha: F, x: &[F], y: &mut [F]) {
+    for (o, v) in y.iter_mut().zip(x) {
+        *o += alpha * *v;
+    }
+}
+
+/// Column `j` of a matrix with unit row stride, as a slice.
+#[inline(always)]
+fn col<'a, F: NmfFloat>(a: MatRef<'a, F>, j: usize) -> &'a [F] {
+    a.col(j).try_as_col_major().expect("unit row stride").as_slice()
+}
+
+/// `out[:, j] ← Σ_{t in col j} g(x_t, y_t)·at[:, i_t]` (k×n), with `y_t = at[:, i_t]·b[:, j]`
+/// when `b` is given (else 0). Parallel over fixed column chunks.
+#[track_caller]
+fn pattern_gather<F: NmfFloat>(
+    s: CscRef<'_, F>,
+    at: MatRef<'_, F>,
+    b: Option<MatRef<'_, F>>,
+    out: MatMut<'_, F>,
+    par: Par,
+    g: impl Fn(F, F) -> F + Sync,
+) {
+    let k = at.nrows();
+    assert!(at.ncols() == s.nrows && out.nrows() == k && out.ncols() == s.ncols);
+    assert!(b.is_none_or(|b| b.nrows() == k && b.ncols() == s.ncols));
+    assert!(at.row_stride() == 1 && out.row_stride() == 1 && b.is_none_or(|b| b.row_stride() == 1));
+    bisect(
+        par,
+        (0, s.ncols),
+        COLS_PER_TASK,
+        out,
+        &|o: MatMut<'_, F>, lo, mid| o.split_at_col_mut(mid - lo),
+        &|lo, hi, mut o: MatMut<'_, F>| {
+            for j in lo..hi {
+                let oj = o
+                    .rb_mut()
+                    .col_mut(j - lo)
+                    .try_as_col_major_mut()
+                    .expect("unit row stride")
+                    .as_slice_mut();
+                oj.fill(F::zero());
+                let bj = b.map(|b| col(b, j));
+                for t in s.col_ptr[j]..s.col_ptr[j + 1] {
+                    let ai = col(at, s.row_idx[t]);
+                    let y = bj.map_or(F::zero(), |bj| dot_slice(ai, bj));
+                    axpy_slice(g(s.values[t], y), ai, oj);
+                }
+            }
+        },
+    );
+}
+
+/// `out[:, i] ← Σ_{j: (i,j) stored} g(x_ij, y_ij)·b[:, j]` (k×m), with `y_ij = at[:, i]·b[:, j]`
+/// when `at` is given (else 0). Parallel over fixed blocks of rows, each task owning its output
+/// columns; every sum runs over j in increasing order.
+#[track_caller]
+fn pattern_scatter<F: NmfFloat>(
+    s: CscRef<'_, F>,
+    at: Option<MatRef<'_, F>>,
+    b: MatRef<'_, F>,
+    out: MatMut<'_, F>,
+    par: Par,
+    g: impl Fn(F, F) -> F + Sync,
+) {
+    let k = b.nrows();
+    assert!(b.ncols() == s.ncols && out.nrows() == k && out.ncols() == s.nrows);
+    assert!(at.is_none_or(|a| a.nrows() == k && a.ncols() == s.nrows));
+    assert!(b.row_stride() == 1 && out.row_stride() == 1 && at.is_none_or(|a| a.row_stride() == 1));
+    bisect(
+        par,
+        (0, s.nrows),
+        rows_per_task(s.nrows, par),
+        out,
+        &|o: MatMut<'_, F>, lo, mid| o.split_at_col_mut(mid - lo),
+        &|lo, hi, mut o: MatMut<'_, F>| {
+            o.fill(F::zero());
+            for j in 0..s.ncols {
+                let rows = &s.row_idx[s.col_ptr[j]..s.col_ptr[j + 1]];
+                let start = s.col_ptr[j] + rows.partition_point(|&i| i < lo);
+                let end = s.col_ptr[j] + rows.partition_point(|&i| i < hi);
+                if start == end {
+                    continue;
+                }
+                let bj = col(b, j);
+                for t in start..end {
+                    let i = s.row_idx[t];
+                    let y = at.map_or(F::zero(), |a| dot_slice(col(a, i), bj));
+                    let oi = o
+                        .rb_mut()
+                        .col_mut(i - lo)
+                        .try_as_col_major_mut()
+                        .expect("unit row stride")
+                        .as_slice_mut();
+                    axpy_slice(g(s.values[t], y), bj, oi);
+                }
+            }
+        },
+    );
+}
+
+/// `out (m×l) ← S·B` for sparse `S` (m×n) and dense `B` (n×l), sequential.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csc_times<F: NmfFloat>(s: CscRef<'_, F>, b: MatRef<'_, F>, out: MatMut<'_, F>) {
+    csc_times_par(s, b, out, Par::Seq);
+}
+
+/// `out (m×l) ← S·B` for sparse `S` (m×n) and dense `B` (n×l), parallel over fixed blocks of
+/// rows (the same bits for every thread count).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csc_times_par<F: NmfFloat>(s: CscRef<'_, F>, b: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
     assert!(b.nrows() == s.ncols && out.nrows() == s.nrows && out.ncols() == b.ncols());
-    out.fill(F::zero());
-    // One output column at a time: contiguous writes, the pattern re-read l times.
-    for c in 0..b.ncols() {
-        let mut o = out.rb_mut().col_mut(c);
-        for j in 0..s.ncols {
-            let bj = b[(j, c)];
-            if bj == F::zero() {
-                continue;
+    let l = b.ncols();
+    bisect(
+        par,
+        (0, s.nrows),
+        rows_per_task(s.nrows, par),
+        out,
+        &|o: MatMut<'_, F>, lo, mid| o.split_at_row_mut(mid - lo),
+        &|lo, hi, mut o: MatMut<'_, F>| {
+            o.fill(F::zero());
+            for j in 0..s.ncols {
+                let rows = &s.row_idx[s.col_ptr[j]..s.col_ptr[j + 1]];
+                let start = s.col_ptr[j] + rows.partition_point(|&i| i < lo);
+                let end = s.col_ptr[j] + rows.partition_point(|&i| i < hi);
+                if start == end {
+                    continue;
+                }
+                for c in 0..l {
+                    let bj = b[(j, c)];
+                    let mut oc = o.rb_mut().col_mut(c);
+                    for t in start..end {
+                        oc[s.row_idx[t] - lo] += s.values[t] * bj;
+                    }
+                }
             }
-            for t in s.col_ptr[j]..s.col_ptr[j + 1] {
-                o[s.row_idx[t]] += s.values[t] * bj;
-            }
-        }
-    }
+        },
+    );
 }
 
-/// `out (n×l) ← Sᵀ·A` for sparse `S` (m×n) and dense `A` (m×l).
+/// `out (n×l) ← Sᵀ·A` for sparse `S` (m×n) and dense `A` (m×l), sequential.
 ///
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
-pub fn csc_t_times<F: NmfFloat>(s: CscRef<'_, F>, a: MatRef<'_, F>, mut out: MatMut<'_, F>) {
+pub fn csc_t_times<F: NmfFloat>(s: CscRef<'_, F>, a: MatRef<'_, F>, out: MatMut<'_, F>) {
+    csc_t_times_par(s, a, out, Par::Seq);
+}
+
+/// `out (n×l) ← Sᵀ·A` for sparse `S` (m×n) and dense `A` (m×l), parallel over fixed chunks of
+/// columns of S (the same bits for every thread count).
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn csc_t_times_par<F: NmfFloat>(s: CscRef<'_, F>, a: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
     assert!(a.nrows() == s.nrows && out.nrows() == s.ncols && out.ncols() == a.ncols());
-    for c in 0..a.ncols() {
-        let ac = a.col(c);
-        for j in 0..s.ncols {
-            let mut acc = F::zero();
-            for t in s.col_ptr[j]..s.col_ptr[j + 1] {
-                acc += s.values[t] * ac[s.row_idx[t]];
+    let l = a.ncols();
+    bisect(
+        par,
+        (0, s.ncols),
+        COLS_PER_TASK,
+        out,
+        &|o: MatMut<'_, F>, lo, mid| o.split_at_row_mut(mid - lo),
+        &|lo, hi, mut o: MatMut<'_, F>| {
+            for c in 0..l {
+                let ac = a.col(c);
+                for j in lo..hi {
+                    let mut acc = F::zero();
+                    for t in s.col_ptr[j]..s.col_ptr[j + 1] {
+                        acc += s.values[t] * ac[s.row_idx[t]];
+                    }
+                    o[(j - lo, c)] = acc;
+                }
             }
-            out[(j, c)] = acc;
-        }
-    }
+        },
+    );
 }
 
 /// `out[t] ← (W·H)[i, j]` at every stored entry `t = (i, j)` of the pattern: O(nnz·k).
@@ -95,21 +395,85 @@ pub fn csc_t_times<F: NmfFloat>(s: CscRef<'_, F>, a: MatRef<'_, F>, mut out: Mat
 /// If the shapes do not agree.
 #[track_caller]
 pub fn wh_at_pattern<F: NmfFloat>(pattern: CscRef<'_, F>, wt: MatRef<'_, F>, h: MatRef<'_, F>, out: &mut [F]) {
+    wh_at_pattern_par(pattern, wt, h, out, Par::Seq);
+}
+
+/// [`wh_at_pattern`], parallel over fixed column chunks.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn wh_at_pattern_par<F: NmfFloat>(
+    pattern: CscRef<'_, F>,
+    wt: MatRef<'_, F>,
+    h: MatRef<'_, F>,
+    out: &mut [F],
+    par: Par,
+) {
     let k = wt.nrows();
     assert!(wt.ncols() == pattern.nrows && h.nrows() == k && h.ncols() == pattern.ncols);
     assert!(out.len() == pattern.row_idx.len());
-    for j in 0..pattern.ncols {
-        let hj = h.col(j);
-        let range = pattern.col_ptr[j]..pattern.col_ptr[j + 1];
-        for (o, &i) in out[range.clone()].iter_mut().zip(&pattern.row_idx[range]) {
-            let wi = wt.col(i);
-            let mut acc = F::zero();
-            for l in 0..k {
-                acc += wi[l] * hj[l];
+    let cp = pattern.col_ptr;
+    bisect(
+        par,
+        (0, pattern.ncols),
+        COLS_PER_TASK,
+        out,
+        &|o: &mut [F], lo, mid| o.split_at_mut(cp[mid] - cp[lo]),
+        &|lo, hi, o: &mut [F]| {
+            for j in lo..hi {
+                let hj = h.col(j);
+                let range = cp[j]..cp[j + 1];
+                let base = cp[lo];
+                for (t, &i) in range.clone().zip(&pattern.row_idx[range]) {
+                    let wi = wt.col(i);
+                    let mut acc = F::zero();
+                    for l in 0..k {
+                        acc += wi[l] * hj[l];
+                    }
+                    o[t - base] = acc;
+                }
             }
-            *o = acc;
-        }
-    }
+        },
+    );
+}
+
+/// `(Σ_t f(x_t, y_t), Σ_t g(x_t, y_t))` with `y_t = (W·H)_t` over the stored entries of sparse
+/// X, in one pass and without storing W H; a deterministic parallel sum (fixed column chunks,
+/// fixed combination tree). `wt` is Wᵀ (k×m). Pass `|_, _| 0` as `g` for a single sum.
+///
+/// # Panics
+/// If the shapes do not agree.
+#[track_caller]
+pub fn pattern_sums<F: NmfFloat>(
+    s: CscRef<'_, F>,
+    wt: MatRef<'_, F>,
+    h: MatRef<'_, F>,
+    par: Par,
+    f: impl Fn(F, F) -> F + Sync,
+    g: impl Fn(F, F) -> F + Sync,
+) -> (F, F) {
+    let k = wt.nrows();
+    assert!(wt.ncols() == s.nrows && h.nrows() == k && h.ncols() == s.ncols);
+    assert!(wt.row_stride() == 1 && h.row_stride() == 1);
+    par_reduce(
+        par,
+        s.ncols,
+        COLS_PER_TASK,
+        &|lo, hi| {
+            let (mut a, mut b) = (F::zero(), F::zero());
+            for j in lo..hi {
+                let hj = col(h, j);
+                for t in s.col_ptr[j]..s.col_ptr[j + 1] {
+                    let (x, y) = (s.values[t], dot_slice(col(wt, s.row_idx[t]), hj));
+                    a += f(x, y);
+                    b += g(x, y);
+                }
+            }
+            (a, b)
+        },
+        &|(a1, b1), (a2, b2)| (a1 + a2, b1 + b2),
+    )
 }
 
 /// Copies the columns `j0..j0+c` of X into a dense m×c buffer (sparse X is scattered; the

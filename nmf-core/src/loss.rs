@@ -201,12 +201,12 @@ pub fn beta_elem<F: NmfFloat>(beta: F, x: F, y: F) -> F {
 pub struct LossWorkspace<F> {
     par: Par,
     wt: Mat<F>,
-    vals: Vec<F>,
     chunk_x: Mat<F>,
     chunk_y: Mat<F>,
     chunk_a: Mat<F>,
     chunk_b: Mat<F>,
     tmp_t: Mat<F>,
+    tmp_k: Mat<F>,
     gram: Mat<F>,
     gram2: Mat<F>,
     sums: Vec<F>,
@@ -218,12 +218,12 @@ impl<F: NmfFloat> LossWorkspace<F> {
         Self {
             par,
             wt: Mat::new(),
-            vals: Vec::new(),
             chunk_x: Mat::new(),
             chunk_y: Mat::new(),
             chunk_a: Mat::new(),
             chunk_b: Mat::new(),
             tmp_t: Mat::new(),
+            tmp_k: Mat::new(),
             gram: Mat::new(),
             gram2: Mat::new(),
             sums: Vec::new(),
@@ -257,25 +257,23 @@ pub fn beta_value<F: NmfFloat>(
 ) -> F {
     let floor = F::min_positive_value();
     if let (Matrix::Sparse(s), None) = (data.matrix(), data.mask()) {
+        let par = ws.par;
+        fill_wt(w, ws);
         if beta == F::lit(2.0) {
             // ½(‖X‖² − 2⟨X, WH⟩ + ⟨WᵀW, HHᵀ⟩): O(nnz·k + (m+n)k²), no m×n product.
-            let cross = sparse_cross(s.as_ref(), w, h, ws);
-            let k = w.ncols();
-            ensure(&mut ws.gram, k, k);
-            ensure(&mut ws.gram2, k, k);
-            linalg::gemm(ws.gram.as_mut(), Accum::Replace, w.transpose(), w, F::one(), ws.par);
-            linalg::gemm(ws.gram2.as_mut(), Accum::Replace, h, h.transpose(), F::one(), ws.par);
-            let v = (data.stats().sq_norm - F::lit(2.0) * cross + linalg::dot(ws.gram.as_ref(), ws.gram2.as_ref()))
-                / F::lit(2.0);
-            return v.max(F::zero());
+            let (cross, _) = linalg::pattern_sums(s.as_ref(), ws.wt.as_ref(), h, par, |x, y| x * y, |_, _| F::zero());
+            return frobenius_from_cross(data, w, h, cross, ws);
         }
         if beta == F::one() {
             // Σ_nz [x log(x/y) − x] + Σ_all y, with Σ_all y = Σ_l colsum(W)_l · rowsum(H)_l.
-            fill_wh_at_nonzeros(s.as_ref(), w, h, ws);
-            let mut acc = F::zero();
-            for (x, y) in s.values().iter().zip(ws.vals.iter()) {
-                acc += *x * (*x / y.max(floor)).ln() - *x;
-            }
+            let (acc, _) = linalg::pattern_sums(
+                s.as_ref(),
+                ws.wt.as_ref(),
+                h,
+                par,
+                |x, y| x * (x / y.max(floor)).ln() - x,
+                |_, _| F::zero(),
+            );
             return acc + total_mass(w, h, ws);
         }
     }
@@ -321,14 +319,25 @@ pub fn beta_grad_parts<F: NmfFloat>(
         ensure(&mut ws.gram, k, k);
         match block {
             Block::H => {
-                ensure(&mut ws.tmp_t, n, k);
-                linalg::xt_times(x, w, ws.tmp_t.as_mut(), par);
-                neg.copy_from(ws.tmp_t.transpose());
+                if x_is_sparse(x) {
+                    fill_wt(w, ws);
+                    with_unit_rows(neg, &mut ws.tmp_k, |out| {
+                        linalg::at_times_x(x, ws.wt.as_ref(), out, par)
+                    });
+                } else {
+                    linalg::at_times_x(x, w.transpose(), neg, par);
+                }
                 linalg::gemm(ws.gram.as_mut(), Accum::Replace, w.transpose(), w, F::one(), par);
                 linalg::gemm(pos, Accum::Replace, ws.gram.as_ref(), h, F::one(), par);
             }
             Block::W => {
-                linalg::x_times(x, h.transpose(), neg, par);
+                if x_is_sparse(x) {
+                    ensure(&mut ws.tmp_t, k, m);
+                    linalg::b_times_xt(x, h, ws.tmp_t.as_mut(), par);
+                    neg.copy_from(ws.tmp_t.transpose());
+                } else {
+                    linalg::x_times(x, h.transpose(), neg, par);
+                }
                 linalg::gemm(ws.gram.as_mut(), Accum::Replace, h, h.transpose(), F::one(), par);
                 linalg::gemm(pos, Accum::Replace, w, ws.gram.as_ref(), F::one(), par);
             }
@@ -337,22 +346,18 @@ pub fn beta_grad_parts<F: NmfFloat>(
     }
     if unmasked && beta == F::one() {
         if let Matrix::Sparse(s) = x {
-            // Ratios X ⊘ WH only at the nonzeros: O(nnz·k).
-            fill_wh_at_nonzeros(s.as_ref(), w, h, ws);
-            for (r, xv) in ws.vals.iter_mut().zip(s.values()) {
-                *r = *xv / r.max(y_floor);
-            }
-            let ratios = crate::data::CscRef {
-                values: &ws.vals,
-                ..s.as_ref()
-            };
+            // Ratios X ⊘ WH only at the nonzeros, fused with the product: O(nnz·k), W H is
+            // never stored.
+            fill_wt(w, ws);
             match block {
-                Block::H => {
-                    ensure(&mut ws.tmp_t, n, k);
-                    linalg::csc_t_times(ratios, w, ws.tmp_t.as_mut());
+                Block::H => with_unit_rows(neg, &mut ws.tmp_k, |out| {
+                    linalg::wt_times_ratio(s.as_ref(), ws.wt.as_ref(), h, y_floor, out, par)
+                }),
+                Block::W => {
+                    ensure(&mut ws.tmp_t, k, m);
+                    linalg::h_times_ratio_t(s.as_ref(), ws.wt.as_ref(), h, y_floor, ws.tmp_t.as_mut(), par);
                     neg.copy_from(ws.tmp_t.transpose());
                 }
-                Block::W => linalg::csc_times(ratios, h.transpose(), neg),
             }
             fill_kl_denominator(block, w, h, pos, ws);
             return;
@@ -466,30 +471,73 @@ fn fill_kl_denominator<F: NmfFloat>(
     }
 }
 
-fn fill_wh_at_nonzeros<F: NmfFloat>(
-    s: crate::data::CscRef<'_, F>,
-    w: MatRef<'_, F>,
-    h: MatRef<'_, F>,
-    ws: &mut LossWorkspace<F>,
-) {
+/// Wᵀ (k×m) into the workspace: the sparse kernels read rows of W as contiguous columns.
+fn fill_wt<F: NmfFloat>(w: MatRef<'_, F>, ws: &mut LossWorkspace<F>) {
     ensure(&mut ws.wt, w.ncols(), w.nrows());
     ws.wt.copy_from(w.transpose());
-    ws.vals.resize(s.values.len(), F::zero());
-    linalg::wh_at_pattern(s, ws.wt.as_ref(), h, &mut ws.vals);
 }
 
-/// ⟨X, W H⟩ over the nonzeros of sparse X.
-fn sparse_cross<F: NmfFloat>(
-    s: crate::data::CscRef<'_, F>,
+fn x_is_sparse<F>(x: &Matrix<F>) -> bool {
+    matches!(x, Matrix::Sparse(_))
+}
+
+/// Runs `f` on `out` itself when its rows are contiguous (the usual case: a column-major
+/// buffer), else on a scratch copy that is then written back.
+fn with_unit_rows<F: NmfFloat>(mut out: MatMut<'_, F>, tmp: &mut Mat<F>, f: impl FnOnce(MatMut<'_, F>)) {
+    if out.row_stride() == 1 {
+        f(out);
+    } else {
+        ensure(tmp, out.nrows(), out.ncols());
+        f(tmp.as_mut());
+        out.copy_from(tmp.as_ref());
+    }
+}
+
+/// ½‖X − WH‖² = ½(‖X‖² − 2⟨X, WH⟩ + ⟨WᵀW, HHᵀ⟩) given the cross term ⟨X, WH⟩.
+fn frobenius_from_cross<F: NmfFloat>(
+    data: &Data<F>,
+    w: MatRef<'_, F>,
+    h: MatRef<'_, F>,
+    cross: F,
+    ws: &mut LossWorkspace<F>,
+) -> F {
+    let k = w.ncols();
+    ensure(&mut ws.gram, k, k);
+    ensure(&mut ws.gram2, k, k);
+    linalg::gemm(ws.gram.as_mut(), Accum::Replace, w.transpose(), w, F::one(), ws.par);
+    linalg::gemm(ws.gram2.as_mut(), Accum::Replace, h, h.transpose(), F::one(), ws.par);
+    let v =
+        (data.stats().sq_norm - F::lit(2.0) * cross + linalg::dot(ws.gram.as_ref(), ws.gram2.as_ref())) / F::lit(2.0);
+    v.max(F::zero())
+}
+
+/// The KL divergence and ½‖X − WH‖² of sparse, unmasked X in one pass over the nonzeros
+/// (W H evaluated once per nonzero, never stored): what an evaluation of a KL fit needs.
+///
+/// # Panics
+/// If X is not sparse, or the shapes do not agree.
+pub fn sparse_kl_and_frobenius<F: NmfFloat>(
+    data: &Data<F>,
     w: MatRef<'_, F>,
     h: MatRef<'_, F>,
     ws: &mut LossWorkspace<F>,
-) -> F {
-    fill_wh_at_nonzeros(s, w, h, ws);
-    s.values
-        .iter()
-        .zip(ws.vals.iter())
-        .fold(F::zero(), |a, (x, y)| a + *x * *y)
+) -> (F, F) {
+    let Matrix::Sparse(s) = data.matrix() else {
+        panic!("sparse_kl_and_frobenius needs sparse X")
+    };
+    let floor = F::min_positive_value();
+    fill_wt(w, ws);
+    let par = ws.par;
+    let (kl, cross) = linalg::pattern_sums(
+        s.as_ref(),
+        ws.wt.as_ref(),
+        h,
+        par,
+        |x, y| x * (x / y.max(floor)).ln() - x,
+        |x, y| x * y,
+    );
+    let kl = kl + total_mass(w, h, ws);
+    (kl, frobenius_from_cross(data, w, h, cross, ws))
 }
 
 /// Is entry (i, jj) of the current block observed?

@@ -117,13 +117,22 @@ impl<F: NmfFloat, L: Loss<F>, CW: Constraint<F>, CH: Constraint<F>> Problem<F> f
 
     fn evaluate(&mut self, s: &NmfState<F>) -> Result<Evaluation<F>> {
         let (w, h) = (s.w.as_ref(), s.h.as_ref());
-        let value = self.loss.value(self.data, w, h, &mut self.ws);
-        let objective = value + self.penalty_w.penalty(w) + self.penalty_h.penalty(h);
-        let fro = if self.loss.beta() == F::lit(2.0) {
-            value
+        let beta = self.loss.beta();
+        // A KL fit on sparse X needs both divergences: one pass over the nonzeros gives both
+        // (the loss's own value is the β = 1 kernel, so this is the same number).
+        let sparse_kl = beta == F::one() && self.data.is_sparse() && self.data.mask().is_none();
+        let (value, fro) = if sparse_kl {
+            crate::loss::sparse_kl_and_frobenius(self.data, w, h, &mut self.ws)
         } else {
-            crate::loss::beta_value(F::lit(2.0), self.data, w, h, &mut self.ws)
+            let value = self.loss.value(self.data, w, h, &mut self.ws);
+            let fro = if beta == F::lit(2.0) {
+                value
+            } else {
+                crate::loss::beta_value(F::lit(2.0), self.data, w, h, &mut self.ws)
+            };
+            (value, fro)
         };
+        let objective = value + self.penalty_w.penalty(w) + self.penalty_h.penalty(h);
         let relative_error = (F::lit(2.0) * fro).max(F::zero()).sqrt() / self.data.norm();
         let (m, k, n) = (w.nrows(), w.ncols(), h.ncols());
         let [neg_w, pos_w, neg_h, pos_h] = &mut self.bufs;

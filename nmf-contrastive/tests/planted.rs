@@ -6,29 +6,16 @@
 //! (argmax of a column is unchanged by per-cell normalisation) — and ARI of KMeans(2) on
 //! the per-cell topic proportions (SPEC §1.9 protocol (a), `cluster_ari`). Plain NMF = the same fit at α = 0 (identical to nmf_solvers::Mu, see updates.rs).
 
+mod common;
+use common::log1p_cpm;
+
 use faer::Mat;
 use nmf_contrastive::{
     cluster_ari, ContrastiveFit, ContrastiveLoss, ContrastiveParams, ContrastiveStopReason, POISSON_COLLAPSE_GUARD,
 };
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels};
-use nmf_core::{CscMatrix, Data, StopReason};
+use nmf_core::{Data, StopReason};
 use nmf_synth::{simulate_pair, PairSpec, PlantedPair, PlantedSpec};
-
-/// The paper's preprocessing: log1p(1e4 · x / library size), per cell.
-fn log1p_cpm(x: &CscMatrix<f64>) -> Data<f64> {
-    let d = x.to_dense();
-    let lib: Vec<f64> = (0..d.ncols())
-        .map(|j| (0..d.nrows()).map(|i| d[(i, j)]).sum())
-        .collect();
-    Data::dense(Mat::from_fn(d.nrows(), d.ncols(), |i, j| {
-        if lib[j] > 0.0 {
-            (1e4 * d[(i, j)] / lib[j]).ln_1p()
-        } else {
-            0.0
-        }
-    }))
-    .unwrap()
-}
 
 fn pair(seed: u64) -> PlantedPair<f64> {
     // The paper's simulation design (SPEC §1.8) on nmf-synth: 5 modules on 300 features

@@ -1,29 +1,15 @@
 //! The α sweep: held-out splits, the per-α fits, topic stability and held-out scores.
 
-use faer::Mat;
+mod common;
+use common::log1p_cpm;
+
 use nmf_contrastive::{
     alpha_sweep, holdout_split, transform, ContrastiveError, ContrastiveLoss, ContrastiveParams, SweepParams,
     TransformParams,
 };
 use nmf_core::metrics::{matched_cosine, relative_error};
-use nmf_core::{CscMatrix, Data};
+use nmf_core::Data;
 use nmf_synth::{simulate_pair, PairSpec, PlantedSpec};
-
-/// log1p(1e4 · x / library size) per sample, as in the paper's SSE analyses.
-fn log1p_cpm(x: &CscMatrix<f64>) -> Data<f64> {
-    let d = x.to_dense();
-    let lib: Vec<f64> = (0..d.ncols())
-        .map(|j| (0..d.nrows()).map(|i| d[(i, j)]).sum())
-        .collect();
-    Data::dense(Mat::from_fn(d.nrows(), d.ncols(), |i, j| {
-        if lib[j] > 0.0 {
-            (1e4 * d[(i, j)] / lib[j]).ln_1p()
-        } else {
-            0.0
-        }
-    }))
-    .unwrap()
-}
 
 fn planted() -> (Data<f64>, Data<f64>) {
     let spec = PairSpec::new(PlantedSpec::new(200, 120, 4), 100, 1);

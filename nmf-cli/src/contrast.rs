@@ -59,14 +59,6 @@ pub fn run(args: &ContrastArgs) -> Result<(), CliError> {
     }
 }
 
-/// Names made up by the reader (`feature_1`, …) carry no information and are not compared.
-fn generated(names: &[String]) -> bool {
-    names
-        .iter()
-        .enumerate()
-        .all(|(i, n)| *n == format!("feature_{}", i + 1))
-}
-
 /// Target and background must list the same features in the same order.
 fn check_alignment(target: &Loaded, background: &Loaded) -> Result<(), CliError> {
     let (mt, mb) = (target.matrix.nrows(), background.matrix.nrows());
@@ -77,7 +69,7 @@ fn check_alignment(target: &Loaded, background: &Loaded) -> Result<(), CliError>
         }
         .into());
     }
-    if generated(&target.feature_names) || generated(&background.feature_names) {
+    if !target.has_feature_names() || !background.has_feature_names() {
         return Ok(());
     }
     Ok(check_feature_names(&target.feature_names, &background.feature_names)?)

@@ -397,6 +397,18 @@ impl Table {
     }
 }
 
+impl Loaded {
+    /// Whether the features carry real names rather than the reader's `feature_1`, `feature_2`, …
+    /// (made-up names say nothing, so alignment checks skip them).
+    pub fn has_feature_names(&self) -> bool {
+        !self
+            .feature_names
+            .iter()
+            .enumerate()
+            .all(|(i, n)| *n == format!("feature_{}", i + 1))
+    }
+}
+
 fn generated_names(prefix: &str, count: usize) -> Vec<String> {
     (1..=count).map(|i| format!("{prefix}_{i}")).collect()
 }

@@ -35,13 +35,6 @@ pub fn run(args: &TransformArgs) -> Result<(), CliError> {
     }
 }
 
-fn generated(names: &[String], prefix: &str) -> bool {
-    names
-        .iter()
-        .enumerate()
-        .all(|(i, n)| *n == format!("{prefix}_{}", i + 1))
-}
-
 /// The basis and the input must list the same features in the same order.
 fn check_alignment(basis: &Loaded, input: &Loaded) -> Result<(), CliError> {
     let (bm, im) = (basis.matrix.nrows(), input.matrix.nrows());
@@ -50,7 +43,7 @@ fn check_alignment(basis: &Loaded, input: &Loaded) -> Result<(), CliError> {
             "the basis has {bm} features but the input has {im} (use --transpose if the input's rows are samples)"
         )));
     }
-    if generated(&input.feature_names, "feature") || generated(&basis.feature_names, "feature") {
+    if !input.has_feature_names() || !basis.has_feature_names() {
         return Ok(());
     }
     if let Some(i) = (0..bm).find(|&i| basis.feature_names[i] != input.feature_names[i]) {

@@ -16,8 +16,10 @@
 //! ```
 //!
 //! which is one plain HALS sweep ([`Hals`](crate::Hals) with α = 0, without its initial
-//! scaling and revival floor). Every coordinate step is an exact minimisation, so the
-//! objective never rises.
+//! scaling and revival floor), run by nmf-core's [`SweepPanel`](nmf_core::linalg::SweepPanel):
+//! columns in parallel, the same bits for every thread count, and each column's iterates the
+//! same bits as scikit-learn's component-major loop. Every coordinate step is an exact
+//! minimisation, so the objective never rises.
 //!
 //! ## Stopping
 //! `violation` is summed over both blocks of an iteration; the first iteration's is
@@ -57,10 +59,11 @@
 //! assert!(fit.evaluation.relative_error < 0.15);
 //! ```
 
-use faer::Mat;
+use faer::prelude::{Reborrow, ReborrowMut};
+use faer::{Mat, MatMut, Par};
 use nmf_core::{
-    block_products, Block, Constraint, GramWorkspace, IterInfo, Loss, NmfError, NmfFloat, NmfProblem, NmfState, Result,
-    Solver,
+    block_products, linalg::SweepPanel, Block, Constraint, GramWorkspace, IterInfo, Loss, NmfError, NmfFloat,
+    NmfProblem, NmfState, Result, Solver,
 };
 
 use crate::block::frobenius_elastic_net;
@@ -83,7 +86,8 @@ struct Workspace<F> {
     utm_h: Mat<F>,
     utm_w: Mat<F>,
     utu: Mat<F>,
-    wt: Mat<F>,
+    panel_h: SweepPanel<F>,
+    panel_w: SweepPanel<F>,
     perm: Vec<usize>,
     rng: u64,
     violation_init: Option<F>,
@@ -156,33 +160,18 @@ fn order(perm: &mut [usize], rng: Option<&mut u64>) {
     }
 }
 
-/// One coordinate sweep on V (k×c) in the component order `perm`; returns the violation.
-///
-/// A column of V only reads itself, so the sweep runs column by column: the iterates are
-/// bit for bit those of scikit-learn's component-major loop (only the violation's summation
-/// order differs).
-fn cd_sweep<F: NmfFloat>(v: &mut Mat<F>, utm: &Mat<F>, utu: &Mat<F>, perm: &[usize]) -> F {
-    let (k, c) = (v.nrows(), v.ncols());
-    let zero = F::zero();
-    let mut violation = zero;
-    for i in 0..c {
-        let mi = utm.col_as_slice(i);
-        let vi = v.col_as_slice_mut(i);
-        for &t in perm {
-            // UtU is symmetric: its column t is its row t, contiguous.
-            let ut = utu.col_as_slice(t);
-            let mut grad = -mi[t];
-            for r in 0..k {
-                grad += ut[r] * vi[r];
-            }
-            let pg = if vi[t] == zero { grad.min(zero) } else { grad };
-            violation += pg.abs();
-            let hess = ut[t];
-            if hess != zero {
-                vi[t] = (vi[t] - grad / hess).max(zero);
-            }
-        }
-    }
+/// One coordinate sweep of the block V (k×c: H, or Wᵀ as a view of W) in the component order
+/// `perm`; returns scikit-learn's violation.
+fn sweep_once<F: NmfFloat>(
+    mut v: MatMut<'_, F>,
+    panel: &mut SweepPanel<F>,
+    (utm, utu): (&Mat<F>, &Mat<F>),
+    perm: &[usize],
+    par: Par,
+) -> F {
+    panel.load(v.rb(), utm.as_ref());
+    let violation = panel.sweep(utu.as_ref(), perm, par).violation;
+    panel.store(v.rb_mut());
     violation
 }
 
@@ -208,7 +197,8 @@ where
             utm_h: Mat::zeros(k, n),
             utm_w: Mat::zeros(k, m),
             utu: Mat::zeros(k, k),
-            wt: Mat::zeros(k, m),
+            panel_h: SweepPanel::new(k, n),
+            panel_w: SweepPanel::new(k, m),
             perm: (0..k).collect(),
             rng: self.seed,
             violation_init: None,
@@ -234,7 +224,8 @@ where
             &mut ws.gram,
         );
         order(&mut ws.perm, shuffle.then_some(&mut ws.rng));
-        let mut violation = cd_sweep(&mut state.h, &ws.utm_h, &ws.utu, &ws.perm);
+        let par = ws.gram.par();
+        let mut violation = sweep_once(state.h.as_mut(), &mut ws.panel_h, (&ws.utm_h, &ws.utu), &ws.perm, par);
         block_products(
             Block::W,
             data,
@@ -246,9 +237,13 @@ where
             &mut ws.gram,
         );
         order(&mut ws.perm, shuffle.then_some(&mut ws.rng));
-        ws.wt.copy_from(state.w.transpose());
-        violation += cd_sweep(&mut ws.wt, &ws.utm_w, &ws.utu, &ws.perm);
-        state.w.copy_from(ws.wt.transpose());
+        violation += sweep_once(
+            state.w.as_mut().transpose_mut(),
+            &mut ws.panel_w,
+            (&ws.utm_w, &ws.utu),
+            &ws.perm,
+            par,
+        );
         let init = *ws.violation_init.get_or_insert(violation);
         let mut info = IterInfo::none();
         info.converged = init == F::zero() || violation / init <= tol;

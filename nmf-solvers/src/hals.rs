@@ -23,9 +23,9 @@
 //! per block, which with [`Hals::initial_scaling`] off is scikit-learn's `solver='cd'` sweep
 //! for sweep (see [`Cd`](crate::Cd)) as long as no row dies.
 //!
-//! Within a sweep a column of V only reads itself, so the sweep runs column by column (cache
-//! friendly) and gives bit for bit the row-by-row result; the floor below is applied after
-//! the sweep (Gillis applies it right after the row's update).
+//! The sweeps run in nmf-core's [`SweepPanel`] (the kernel [`Cd`](crate::Cd) uses too): columns
+//! of V in parallel over fixed chunks, interleaved for SIMD, the same bits for every thread
+//! count. A row left all zero is revived (below) after the block's sweeps.
 //!
 //! ## Columns that die
 //! If a whole row of V is zero after a sweep (a component lost from H, or a column of W),
@@ -56,7 +56,7 @@
 //!
 //! ## Cost
 //! Per iteration: the products of [`block_products`] (O(K_X·k + (m+n)·k²), parallel as the
-//! problem's `par` says) plus O((ρ_H·n + ρ_W·m)·k²) for the sweeps (sequential). `next_iter`
+//! problem's `par` says) plus O((ρ_H·n + ρ_W·m)·k²) for the sweeps (parallel as well). `next_iter`
 //! does not allocate: buffers are sized in `init`. With a mask, the imputed m×n copy of X is
 //! allocated on the first iteration.
 //!
@@ -79,10 +79,11 @@
 //! assert!(fit.evaluation.relative_error < 0.15);
 //! ```
 
-use faer::Mat;
+use faer::prelude::{Reborrow, ReborrowMut};
+use faer::{Mat, MatMut, MatRef, Par};
 use nmf_core::{
-    block_products, linalg, Block, Constraint, Data, GramWorkspace, IterInfo, Loss, Matrix, NmfError, NmfFloat,
-    NmfParamsError, NmfProblem, NmfState, Result, Solver,
+    block_products, linalg, linalg::SweepPanel, Block, Constraint, Data, GramWorkspace, IterInfo, Loss, Matrix,
+    NmfError, NmfFloat, NmfParamsError, NmfProblem, NmfState, Result, Solver,
 };
 
 /// Accelerated HALS. See the [module docs](self).
@@ -103,8 +104,10 @@ struct Workspace<F> {
     utm_h: Mat<F>,
     utm_w: Mat<F>,
     utu: Mat<F>,
-    wt: Mat<F>,
+    panel_h: SweepPanel<F>,
+    panel_w: SweepPanel<F>,
     alive: Vec<bool>,
+    order: Vec<usize>,
     // Components revived in the H block (rows of H) or the W block (columns of W), waiting
     // for the partner block's update to be rebalanced.
     revived_h: Vec<bool>,
@@ -214,71 +217,57 @@ struct Sweeps<F> {
     revive: bool,
 }
 
-/// Up to `rule.max` HALS sweeps on V (k×c) with the fixed `utm` (k×c) and `utu` (k×k).
-/// Rows revived by the floor are flagged in `revived`; `alive` is scratch (length k).
+/// Up to `rule.max` HALS sweeps (in component order) on the block V (k×c: H, or Wᵀ as a view
+/// of W) with the fixed `utm` (k×c) and `utu` (k×k), run in `panel`. Rows left all zero are
+/// revived by the floor and flagged in `revived`; `alive` and `order` are scratch of length k.
+#[allow(clippy::too_many_arguments)]
 fn hals_sweeps<F: NmfFloat>(
-    v: &mut Mat<F>,
+    mut v: MatMut<'_, F>,
+    panel: &mut SweepPanel<F>,
     (utm, utu): (&Mat<F>, &Mat<F>),
     rule: Sweeps<F>,
-    alive: &mut [bool],
-    revived: &mut [bool],
+    par: Par,
+    (alive, revived): (&mut [bool], &mut [bool]),
+    order: &[usize],
 ) {
-    let Sweeps {
-        max: max_sweeps,
-        delta,
-        revive,
-    } = rule;
-    let (k, c) = (v.nrows(), v.ncols());
     let zero = F::zero();
+    panel.load(v.rb(), utm.as_ref());
     let mut first = zero;
-    let mut done = 0;
-    while done < max_sweeps {
-        alive.fill(false);
-        let mut change = zero;
-        for j in 0..c {
-            let mj = utm.col_as_slice(j);
-            let vj = v.col_as_slice_mut(j);
-            for l in 0..k {
-                let d = utu[(l, l)];
-                // A zero diagonal means the other factor's component is zero: the row does
-                // not enter the objective and stays as it is.
-                if d > zero {
-                    // UtU is symmetric: its column l is its row l, contiguous.
-                    let ul = utu.col_as_slice(l);
-                    let mut s = zero;
-                    for r in 0..k {
-                        s += ul[r] * vj[r];
-                    }
-                    let old = vj[l];
-                    let new = (old + (mj[l] - s) / d).max(zero);
-                    vj[l] = new;
-                    change += (new - old) * (new - old);
-                }
-                if vj[l] > zero {
-                    alive[l] = true;
-                }
-            }
-        }
-        done += 1;
-        if revive && alive.iter().any(|a| !a) && revive_rows(v, alive) {
-            for (r, a) in revived.iter_mut().zip(alive.iter()) {
-                *r |= !a;
-            }
-        }
+    for done in 1..=rule.max {
+        let change = panel.sweep(utu.as_ref(), order, par).change;
         if done == 1 {
             first = change;
         }
-        if change == zero || (done > 1 && change <= delta * delta * first) {
+        if change == zero || (done > 1 && change <= rule.delta * rule.delta * first) {
             break;
+        }
+    }
+    panel.store(v.rb_mut());
+    // A row that is zero after the sweeps is the block's exact minimiser in that row; it is
+    // revived only so that the partner block can bring the component back.
+    if rule.revive && mark_alive(v.rb(), alive) && revive_rows(v, alive) {
+        for (r, a) in revived.iter_mut().zip(alive.iter()) {
+            *r |= !a;
         }
     }
 }
 
+/// Flags the rows of V with a positive entry; true if some row has none.
+fn mark_alive<F: NmfFloat>(v: MatRef<'_, F>, alive: &mut [bool]) -> bool {
+    alive.fill(false);
+    for j in 0..v.ncols() {
+        for (a, x) in alive.iter_mut().zip(v.col(j).iter()) {
+            *a |= *x > F::zero();
+        }
+    }
+    alive.iter().any(|a| !a)
+}
+
 /// Sets the rows of V not flagged alive to ε_mach·max(V); false if V is all zero.
-fn revive_rows<F: NmfFloat>(v: &mut Mat<F>, alive: &[bool]) -> bool {
+fn revive_rows<F: NmfFloat>(mut v: MatMut<'_, F>, alive: &[bool]) -> bool {
     let mut vmax = F::zero();
     for j in 0..v.ncols() {
-        for x in v.col_as_slice(j) {
+        for x in v.rb().col(j).iter() {
             vmax = vmax.max(*x);
         }
     }
@@ -287,10 +276,9 @@ fn revive_rows<F: NmfFloat>(v: &mut Mat<F>, alive: &[bool]) -> bool {
         return false;
     }
     for j in 0..v.ncols() {
-        let vj = v.col_as_slice_mut(j);
         for (l, a) in alive.iter().enumerate() {
             if !a {
-                vj[l] = tiny;
+                v[(l, j)] = tiny;
             }
         }
     }
@@ -362,8 +350,10 @@ where
             utm_h: Mat::zeros(k, n),
             utm_w: Mat::zeros(k, m),
             utu: Mat::zeros(k, k),
-            wt: Mat::zeros(k, m),
+            panel_h: SweepPanel::new(k, n),
+            panel_w: SweepPanel::new(k, m),
             alive: vec![true; k],
+            order: (0..k).collect(),
             revived_h: vec![false; k],
             revived_w: vec![false; k],
             sweeps_h,
@@ -429,12 +419,15 @@ where
             delta,
             revive,
         };
+        let par = ws.gram.par();
         hals_sweeps(
-            &mut state.h,
+            state.h.as_mut(),
+            &mut ws.panel_h,
             (&ws.utm_h, &ws.utu),
             rule,
-            &mut ws.alive,
-            &mut ws.revived_h,
+            par,
+            (&mut ws.alive, &mut ws.revived_h),
+            &ws.order,
         );
         rebalance(state, &mut ws.revived_w, ws.pen_w, ws.pen_h);
         block_products(
@@ -447,14 +440,20 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        ws.wt.copy_from(state.w.transpose());
         let rule = Sweeps {
             max: ws.sweeps_w,
             delta,
             revive,
         };
-        hals_sweeps(&mut ws.wt, (&ws.utm_w, &ws.utu), rule, &mut ws.alive, &mut ws.revived_w);
-        state.w.copy_from(ws.wt.transpose());
+        hals_sweeps(
+            state.w.as_mut().transpose_mut(),
+            &mut ws.panel_w,
+            (&ws.utm_w, &ws.utu),
+            rule,
+            par,
+            (&mut ws.alive, &mut ws.revived_w),
+            &ws.order,
+        );
         rebalance(state, &mut ws.revived_h, ws.pen_w, ws.pen_h);
         Ok(IterInfo::none())
     }

@@ -12,6 +12,9 @@ use crate::data::{CscRef, Matrix};
 use crate::error::{NmfError, Result};
 use crate::NmfFloat;
 
+mod sweep;
+pub use sweep::{SweepPanel, SweepStats};
+
 /// `dst ← beta·dst + alpha·lhs·rhs` with `beta` = 0 (`Replace`) or 1 (`Add`).
 ///
 /// # Panics
@@ -127,33 +130,46 @@ fn rows_per_task(m: usize, par: Par) -> usize {
 /// Runs `f` on the fixed leaves of a bisection of `lo..hi` (leaves of at most `grain`), in
 /// parallel with `par`, splitting a payload alongside. The leaves depend only on the range and
 /// the grain, so work split and results are the same for every thread count.
-fn bisect<T: Send>(
+pub(crate) fn bisect<P: Send>(
+    par: Par,
+    range: (usize, usize),
+    grain: usize,
+    payload: P,
+    split: &(impl Fn(P, usize, usize) -> (P, P) + Sync),
+    f: &(impl Fn(usize, usize, P) + Sync),
+) {
+    bisect_reduce(par, range, grain, payload, split, f, &|(), ()| ());
+}
+
+/// [`bisect`] whose leaves return values, combined in the fixed tree of the bisection: the same
+/// bits for every thread count (and for `Par::Seq`).
+pub(crate) fn bisect_reduce<P: Send, T: Send>(
     par: Par,
     (lo, hi): (usize, usize),
     grain: usize,
-    payload: T,
-    split: &(impl Fn(T, usize, usize) -> (T, T) + Sync),
-    f: &(impl Fn(usize, usize, T) + Sync),
-) {
+    payload: P,
+    split: &(impl Fn(P, usize, usize) -> (P, P) + Sync),
+    leaf: &(impl Fn(usize, usize, P) -> T + Sync),
+    combine: &(impl Fn(T, T) -> T + Sync),
+) -> T {
+    let grain = grain.max(1);
     if hi - lo <= grain {
-        f(lo, hi, payload);
-        return;
+        return leaf(lo, hi, payload);
     }
     // Split at a multiple of the grain so the leaves do not depend on the recursion depth.
     let mid = lo + ((hi - lo) / 2).div_ceil(grain) * grain;
     let (left, right) = split(payload, lo, mid);
-    match par {
-        Par::Seq => {
-            bisect(par, (lo, mid), grain, left, split, f);
-            bisect(par, (mid, hi), grain, right, split, f);
-        }
-        Par::Rayon(_) => {
-            rayon::join(
-                || bisect(par, (lo, mid), grain, left, split, f),
-                || bisect(par, (mid, hi), grain, right, split, f),
-            );
-        }
-    }
+    let (a, b) = match par {
+        Par::Seq => (
+            bisect_reduce(par, (lo, mid), grain, left, split, leaf, combine),
+            bisect_reduce(par, (mid, hi), grain, right, split, leaf, combine),
+        ),
+        Par::Rayon(_) => rayon::join(
+            || bisect_reduce(par, (lo, mid), grain, left, split, leaf, combine),
+            || bisect_reduce(par, (mid, hi), grain, right, split, leaf, combine),
+        ),
+    };
+    combine(a, b)
 }
 
 /// A deterministic parallel reduction: `leaf(lo, hi)` on fixed leaves of `0..n` (at most
@@ -166,30 +182,15 @@ pub fn par_reduce<T: Send>(
     leaf: &(impl Fn(usize, usize) -> T + Sync),
     combine: &(impl Fn(T, T) -> T + Sync),
 ) -> T {
-    fn rec<T: Send>(
-        par: Par,
-        (lo, hi): (usize, usize),
-        grain: usize,
-        leaf: &(impl Fn(usize, usize) -> T + Sync),
-        combine: &(impl Fn(T, T) -> T + Sync),
-    ) -> T {
-        if hi - lo <= grain {
-            return leaf(lo, hi);
-        }
-        let mid = lo + ((hi - lo) / 2).div_ceil(grain) * grain;
-        let (a, b) = match par {
-            Par::Seq => (
-                rec(par, (lo, mid), grain, leaf, combine),
-                rec(par, (mid, hi), grain, leaf, combine),
-            ),
-            Par::Rayon(_) => rayon::join(
-                || rec(par, (lo, mid), grain, leaf, combine),
-                || rec(par, (mid, hi), grain, leaf, combine),
-            ),
-        };
-        combine(a, b)
-    }
-    rec(par, (0, n), grain.max(1), leaf, combine)
+    bisect_reduce(
+        par,
+        (0, n),
+        grain,
+        (),
+        &|(), _, _| ((), ()),
+        &|lo, hi, ()| leaf(lo, hi),
+        combine,
+    )
 }
 
 #[inline(always)]

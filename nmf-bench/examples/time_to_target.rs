@@ -140,6 +140,11 @@ fn main() {
     let cd = Cd::new().with_tol(0.0).expect("tol");
     let (solve_s, iterations, value) = match solver {
         "hals" => run(&data, start, Frobenius, Hals::new(), par, goal, rel),
+        o if o.starts_with("hals:") => {
+            let v: Vec<f64> = o[5..].split(':').map(|x| x.parse().unwrap()).collect();
+            let h = Hals::new().with_alpha(v[0]).unwrap().with_delta(v[1]).unwrap();
+            run(&data, start, Frobenius, h, par, goal, rel)
+        }
         "anls" => run(&data, start, Frobenius, Anls::new(), par, goal, rel),
         "cd" => run(&data, start, Frobenius, cd, par, goal, rel),
         "mu" => run(&data, start, Frobenius, Mu::new(), par, goal, rel),

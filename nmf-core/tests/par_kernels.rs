@@ -177,3 +177,26 @@ fn coordinate_sweeps_match_the_plain_loop_for_every_thread_count() {
         "statistics: the same bits for every thread count"
     );
 }
+
+/// NNDSVDa of sparse X (range finder through the transposed sparse kernels) equals NNDSVDa of
+/// the same X stored dense (GEMM), to round-off, and does not depend on the thread count.
+#[test]
+fn nndsvd_of_sparse_and_dense_x_agree() {
+    let (s, _, _) = setup();
+    let dense = nmf_core::Data::dense(s.to_dense()).unwrap();
+    let sparse = nmf_core::Data::sparse(s).unwrap();
+    let init = nmf_core::Init::NndsvdA;
+    let (wd, hd) = nmf_core::initialize(&dense, 5, &init, 3, Par::Seq).unwrap();
+    let (ws, hs) = nmf_core::initialize(&sparse, 5, &init, 3, Par::Seq).unwrap();
+    let rel = |a: &Mat<f64>, b: &Mat<f64>| max_abs_diff(a, b) / b.norm_max();
+    assert!(
+        rel(&ws, &wd) < 1e-8 && rel(&hs, &hd) < 1e-8,
+        "{} {}",
+        rel(&ws, &wd),
+        rel(&hs, &hd)
+    );
+    for par in [Par::rayon(1), Par::rayon(2), Par::rayon(3)] {
+        let (w, h) = nmf_core::initialize(&sparse, 5, &init, 3, par).unwrap();
+        assert!(w == ws && h == hs, "{par:?}");
+    }
+}

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! with the NNLS solved by [`Bpp`] (block principal pivoting, columns grouped by passive set so
-//! each distinct set costs one k×k Cholesky factorisation). The products come from
+//! each distinct set costs one k×k Cholesky factorisation), over fixed chunks of columns in
+//! parallel ([`ParBpp`](crate::ParBpp): the same bits for every thread count). The products come from
 //! [`nmf_core::block_products`], which keeps sparse X sparse and folds in the penalties.
 //!
 //! ## Requirements
@@ -55,7 +56,7 @@ use nmf_core::{
     Solver,
 };
 
-use crate::nnls::{Bpp, BppInfo};
+use crate::nnls::{BppInfo, ParBpp};
 
 /// ANLS with block principal pivoting. See the [module docs](self).
 #[derive(Debug, Clone, Default)]
@@ -66,7 +67,7 @@ pub struct Anls<F: NmfFloat> {
 #[derive(Debug, Clone)]
 struct Workspace<F: NmfFloat> {
     gram: GramWorkspace<F>,
-    bpp: Bpp<F>,
+    bpp: ParBpp<F>,
     utu: Mat<F>,
     utm_h: Mat<F>,
     utm_w: Mat<F>,
@@ -104,7 +105,7 @@ where
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         self.ws = Some(Workspace {
             gram: GramWorkspace::new(problem.par()),
-            bpp: Bpp::new(k, m.max(n)),
+            bpp: ParBpp::new(k, m.max(n)),
             utu: Mat::zeros(k, k),
             utm_h: Mat::zeros(k, n),
             utm_w: Mat::zeros(k, m),
@@ -131,7 +132,10 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        ws.last[0] = ws.bpp.solve(ws.utu.as_ref(), ws.utm_h.as_ref(), state.h.as_mut())?;
+        let par = ws.gram.par();
+        ws.last[0] = ws
+            .bpp
+            .solve(ws.utu.as_ref(), ws.utm_h.as_ref(), state.h.as_mut(), par)?;
         block_products(
             Block::W,
             data,
@@ -142,9 +146,12 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        ws.last[1] = ws
-            .bpp
-            .solve(ws.utu.as_ref(), ws.utm_w.as_ref(), state.w.as_mut().transpose_mut())?;
+        ws.last[1] = ws.bpp.solve(
+            ws.utu.as_ref(),
+            ws.utm_w.as_ref(),
+            state.w.as_mut().transpose_mut(),
+            par,
+        )?;
         Ok(IterInfo::none())
     }
 }

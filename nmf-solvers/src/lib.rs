@@ -50,7 +50,7 @@ pub use anls::Anls;
 pub use cd::Cd;
 pub use hals::Hals;
 pub use mu::{Epsilon, Mu};
-pub use nnls::{Bpp, BppInfo};
+pub use nnls::{Bpp, BppInfo, ParBpp};
 pub use pgd::Pgd;
 pub use pgd_alt::PgdAlt;
 pub use transform::transform;

@@ -66,6 +66,7 @@ use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_s
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
+use nmf_core::linalg::bisect_reduce;
 use nmf_core::{NmfError, NmfFloat, Result};
 
 /// Full-exchange budget p̄ of each column (Kim & Park's default).
@@ -89,6 +90,78 @@ pub struct BppInfo {
     pub ridged: usize,
     /// Single exchanges made by the backup rule.
     pub backup_exchanges: usize,
+}
+
+/// Columns per [`ParBpp`] chunk.
+const CHUNK_COLS: usize = 256;
+
+impl BppInfo {
+    /// The info of two solves over disjoint columns: counts add, iterations are the larger.
+    fn merge(self, other: Self) -> Self {
+        Self {
+            iterations: self.iterations.max(other.iterations),
+            not_converged: self.not_converged + other.not_converged,
+            factorizations: self.factorizations + other.factorizations,
+            ridged: self.ridged + other.ridged,
+            backup_exchanges: self.backup_exchanges + other.backup_exchanges,
+        }
+    }
+}
+
+/// [`Bpp`] over fixed chunks of 256 columns, solved in parallel. Every column is its own NNLS
+/// problem and the chunks do not depend on the thread count, so neither do the results.
+#[derive(Debug, Clone)]
+pub struct ParBpp<F: NmfFloat> {
+    chunks: Vec<Bpp<F>>,
+}
+
+impl<F: NmfFloat> ParBpp<F> {
+    /// Workspaces for `k` variables and up to `max_cols` right-hand sides (grown, once, if a
+    /// larger problem comes).
+    pub fn new(k: usize, max_cols: usize) -> Self {
+        let chunks = (0..max_cols.div_ceil(CHUNK_COLS))
+            .map(|_| Bpp::new(k, CHUNK_COLS.min(max_cols)))
+            .collect();
+        Self { chunks }
+    }
+
+    /// [`Bpp::solve`] on the columns of `b` (k×c), chunk by chunk in parallel with `par`.
+    ///
+    /// # Errors
+    /// As [`Bpp::solve`], for the first failing chunk in column order.
+    ///
+    /// # Panics
+    /// If `q` is not k×k or `v` is not the shape of `b`.
+    #[track_caller]
+    pub fn solve(&mut self, q: MatRef<'_, F>, b: MatRef<'_, F>, v: MatMut<'_, F>, par: Par) -> Result<BppInfo> {
+        assert!(
+            v.nrows() == b.nrows() && v.ncols() == b.ncols(),
+            "ParBpp::solve: v must be the shape of b"
+        );
+        let n = b.ncols().div_ceil(CHUNK_COLS);
+        if self.chunks.len() < n {
+            self.chunks.resize_with(n, Bpp::default);
+        }
+        if n == 0 {
+            return Ok(BppInfo::default());
+        }
+        bisect_reduce(
+            par,
+            (0, n),
+            1,
+            (&mut self.chunks[..n], v),
+            &|(bpps, v): (&mut [Bpp<F>], MatMut<'_, F>), lo, mid| {
+                let (a, b) = bpps.split_at_mut(mid - lo);
+                let (va, vb) = v.split_at_col_mut((mid - lo) * CHUNK_COLS);
+                ((a, va), (b, vb))
+            },
+            &|lo, _, (bpps, v): (&mut [Bpp<F>], MatMut<'_, F>)| {
+                let cols = v.ncols();
+                bpps[0].solve(q, b.subcols(lo * CHUNK_COLS, cols), v)
+            },
+            &|x: Result<BppInfo>, y: Result<BppInfo>| Ok(x?.merge(y?)),
+        )
+    }
 }
 
 /// Block principal pivoting NNLS for many right-hand sides. See the [module docs](self).

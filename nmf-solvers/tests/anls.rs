@@ -814,3 +814,30 @@ fn public_types_are_send_sync_clone() {
     check::<Bpp<f32>>();
     check::<BppInfo>();
 }
+
+/// ParBpp (fixed chunks of columns in parallel) solves every column as one Bpp over all the
+/// columns does (to round-off: faer's multi-right-hand-side solves block by group width), and
+/// gives the same bits for every thread count, on a problem wider than several chunks.
+#[test]
+fn par_bpp_equals_bpp_and_does_not_depend_on_the_thread_count() {
+    let mut rng = Rng(17);
+    let (_, q, b) = random_nnls(&mut rng, 30, 7, 1000);
+    let mut reference = Mat::zeros(7, 1000);
+    let info = solve(&mut Bpp::new(7, 1000), &q, &b, &mut reference);
+    assert!(info.iterations > 0, "the cold start pivots");
+    let mut first: Option<Mat<f64>> = None;
+    for par in [Par::Seq, Par::rayon(1), Par::rayon(2), Par::rayon(3)] {
+        let mut v = Mat::zeros(7, 1000);
+        let got = nmf_solvers::ParBpp::new(7, 1000)
+            .solve(q.as_ref(), b.as_ref(), v.as_mut(), par)
+            .unwrap();
+        assert!(rel_diff(&v, &reference) < 1e-12, "{par:?}");
+        assert!((0..1000).all(|j| (0..7).all(|l| (v[(l, j)] > 0.0) == (reference[(l, j)] > 0.0))));
+        assert_eq!(got.iterations, info.iterations, "{par:?}");
+        assert_eq!(got.not_converged, 0);
+        match &first {
+            None => first = Some(v),
+            Some(f) => assert!(*f == v, "{par:?}: not the same bits"),
+        }
+    }
+}

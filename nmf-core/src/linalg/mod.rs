@@ -6,6 +6,7 @@
 
 use faer::linalg::matmul::matmul;
 use faer::prelude::ReborrowMut;
+use faer::traits::pulp::Arch;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 use crate::data::{CscRef, Matrix};
@@ -141,9 +142,12 @@ pub(crate) fn bisect<P: Send>(
     bisect_reduce(par, range, grain, payload, split, f, &|(), ()| ());
 }
 
-/// [`bisect`] whose leaves return values, combined in the fixed tree of the bisection: the same
-/// bits for every thread count (and for `Par::Seq`).
-pub(crate) fn bisect_reduce<P: Send, T: Send>(
+/// Runs `leaf(lo, hi, part)` on the fixed leaves of a bisection of `lo..hi` (leaves of at most
+/// `grain`), in parallel with `par`, splitting a payload alongside with `split(payload, lo,
+/// mid)`, and combines the leaves' values in the fixed tree of the bisection. Leaves and tree
+/// depend only on the range and the grain: the same work split and the same bits for every
+/// thread count (and for `Par::Seq`).
+pub fn bisect_reduce<P: Send, T: Send>(
     par: Par,
     (lo, hi): (usize, usize),
     grain: usize,
@@ -154,7 +158,9 @@ pub(crate) fn bisect_reduce<P: Send, T: Send>(
 ) -> T {
     let grain = grain.max(1);
     if hi - lo <= grain {
-        return leaf(lo, hi, payload);
+        // Compiled for the best instruction set the CPU has (AVX2 where present): the same
+        // operations in the same order, so the results do not change.
+        return Arch::new().dispatch(|| leaf(lo, hi, payload));
     }
     // Split at a multiple of the grain so the leaves do not depend on the recursion depth.
     let mid = lo + ((hi - lo) / 2).div_ceil(grain) * grain;

@@ -200,3 +200,33 @@ fn nndsvd_of_sparse_and_dense_x_agree() {
         assert!(w == ws && h == hs, "{par:?}");
     }
 }
+
+/// The dense products the block solvers make (faer's GEMM): X·Hᵀ (m×k), Wᵀ·X (k×n) and the
+/// Gram matrices WᵀW, HHᵀ (k×k, a long inner dimension) give the same bits for 1, 2 and 3
+/// threads as sequentially.
+#[test]
+fn dense_products_give_the_same_bits_for_every_thread_count() {
+    use nmf_core::linalg::gemm;
+    let (m, n, k) = (1500, 700, 10);
+    let x = Mat::from_fn(m, n, |i, j| unit(6_000_000 + (j * m + i) as u64));
+    let w = Mat::from_fn(m, k, |i, l| unit(7_000_000 + (i * k + l) as u64));
+    let h = Mat::from_fn(k, n, |l, j| unit(8_000_000 + (j * k + l) as u64));
+    let products = |par: Par| {
+        let mut xht = Mat::<f64>::zeros(m, k);
+        let mut wtx = Mat::<f64>::zeros(k, n);
+        let mut wtw = Mat::<f64>::zeros(k, k);
+        let mut hht = Mat::<f64>::zeros(k, k);
+        gemm(xht.as_mut(), faer::Accum::Replace, x.as_ref(), h.transpose(), 1.0, par);
+        gemm(wtx.as_mut(), faer::Accum::Replace, w.transpose(), x.as_ref(), 1.0, par);
+        gemm(wtw.as_mut(), faer::Accum::Replace, w.transpose(), w.as_ref(), 1.0, par);
+        gemm(hht.as_mut(), faer::Accum::Replace, h.as_ref(), h.transpose(), 1.0, par);
+        [xht, wtx, wtw, hht]
+    };
+    let reference = products(Par::Seq);
+    for par in [Par::rayon(1), Par::rayon(2), Par::rayon(3)] {
+        let got = products(par);
+        for (name, (a, b)) in ["XHᵀ", "WᵀX", "WᵀW", "HHᵀ"].iter().zip(got.iter().zip(&reference)) {
+            assert!(a == b, "{name} with {par:?}: max difference {:e}", max_abs_diff(a, b));
+        }
+    }
+}

@@ -5,9 +5,6 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use common::pbmc_small;
@@ -24,47 +21,6 @@ use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-/// Counts the allocations made on a thread while it asks for counting (tests run on
-/// several threads; only the asking thread is counted).
-struct CountingAlloc;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(Cell::get) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// The allocations `f` makes on this thread.
-fn allocations_of(f: impl FnOnce()) -> usize {
-    COUNTING.with(|c| c.set(true));
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
-    f();
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
-    COUNTING.with(|c| c.set(false));
-    after - before
-}
 
 /// A fit through the public entry point: sequential, no early stop.
 fn fit<F: NmfFloat, L: Loss<F>>(data: &Data<F>, loss: L, k: usize, iters: usize, admm: Admm<F>) -> NmfFit<F> {
@@ -693,32 +649,6 @@ fn dense_and_sparse_inputs_give_the_same_fit() {
     assert!(d < 1e-9, "dense and sparse differ by {d}");
     let again = fit(&sparse, Frobenius, 4, 40, Admm::new());
     assert_eq!(a.state, again.state, "not deterministic");
-}
-
-#[test]
-fn next_iter_does_not_allocate_after_the_first_iteration() {
-    // The counter counts.
-    assert_eq!(allocations_of(|| drop(std::hint::black_box(vec![1u8; 16]))), 1);
-    let sparse = dirichlet_planted::<f64>();
-    let dense = match sparse.matrix() {
-        nmf_core::Matrix::Sparse(s) => Data::dense(s.to_dense()).unwrap(),
-        _ => unreachable!(),
-    };
-    let pen = ElasticNet::new(0.5, 1.0).unwrap();
-    for (name, data) in [("sparse", &sparse), ("dense", &dense)] {
-        let (w, h) = initialize(data, 4, &Init::NndsvdA, 0, Par::Seq).unwrap();
-        let problem = NmfProblem::new(data, Frobenius, pen, pen, Par::Seq).unwrap();
-        let mut state = NmfState { w, h };
-        let mut admm = Admm::new();
-        Solver::init(&mut admm, &problem, &mut state).unwrap();
-        admm.next_iter(&problem, &mut state).unwrap();
-        let n = allocations_of(|| {
-            for _ in 0..5 {
-                admm.next_iter(&problem, &mut state).unwrap();
-            }
-        });
-        assert_eq!(n, 0, "{name}: next_iter allocated {n} times");
-    }
 }
 
 #[test]

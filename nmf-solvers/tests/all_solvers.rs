@@ -1,8 +1,16 @@
 //! Every solver on the same planted problem, from the same start, under the same stopping
 //! rule: each recovers the modules, and they agree on the fit.
 
+mod common;
+
+use common::alloc::allocations_of;
+use common::pbmc_small;
+use nmf_core::faer::Par;
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels, matched_cosine};
-use nmf_core::{Data, Frobenius, Init, NmfFit, NmfParams, NmfProblem, Solver};
+use nmf_core::{
+    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfFit, NmfFloat, NmfParams, NmfProblem,
+    NmfState, Solver,
+};
 use nmf_solvers::{Admm, Anls, Cd, Hals, Mu, Pgd, PgdAlt};
 use nmf_synth::{simulate, PlantedSpec};
 
@@ -137,4 +145,52 @@ mod mu_extra {
             prop_assert!(fit.state.w.col_iter().chain(fit.state.h.col_iter()).all(|c| c.iter().all(|v| v.is_finite() && *v >= 0.0)));
         }
     }
+}
+
+/// After the first iteration (which may size late buffers), `next_iter` allocates nothing:
+/// every solver, dense and sparse X, f64 and f32, with elastic-net penalties where the solver
+/// takes them.
+#[test]
+fn no_solver_allocates_in_its_iteration_loop() {
+    fn allocations<F, L, S>(data: &Data<F>, loss: L, pen: ElasticNet<F>, mut solver: S) -> usize
+    where
+        F: NmfFloat,
+        L: Loss<F>,
+        S: for<'a> Solver<F, NmfProblem<'a, F, L>>,
+    {
+        let (w, h) = initialize(data, 3, &Init::NndsvdA, 0, Par::Seq).unwrap();
+        let mut state = NmfState { w, h };
+        let problem = NmfProblem::new(data, loss, pen, pen, Par::Seq).unwrap();
+        assert!(
+            allocations_of(|| solver.init(&problem, &mut state).unwrap()) > 0,
+            "the counter counts"
+        );
+        solver.next_iter(&problem, &mut state).unwrap();
+        allocations_of(|| {
+            for _ in 0..5 {
+                solver.next_iter(&problem, &mut state).unwrap();
+            }
+        })
+    }
+    fn every_solver<F: NmfFloat>(data: &Data<F>, what: &str) {
+        let pen = ElasticNet::new(F::lit(0.1), F::lit(0.2)).unwrap();
+        let none = ElasticNet::default();
+        let counts = [
+            ("mu", allocations(data, Frobenius, pen, Mu::new())),
+            ("mu-kl", allocations(data, KullbackLeibler, none, Mu::new())),
+            ("pgd", allocations(data, Frobenius, pen, Pgd::new())),
+            ("pgd-alt", allocations(data, Frobenius, pen, PgdAlt::new())),
+            ("admm", allocations(data, Frobenius, pen, Admm::new())),
+            ("hals", allocations(data, Frobenius, pen, Hals::new())),
+            ("anls", allocations(data, Frobenius, pen, Anls::new())),
+            ("cd", allocations(data, Frobenius, pen, Cd::new().shuffle(true))),
+        ];
+        for (name, n) in counts {
+            assert_eq!(n, 0, "{name} on {what}: next_iter allocated {n} times");
+        }
+    }
+    let x = pbmc_small::<f64>();
+    every_solver(&Data::sparse(x.clone()).unwrap(), "sparse f64");
+    every_solver(&Data::dense(x.to_dense()).unwrap(), "dense f64");
+    every_solver(&Data::sparse(pbmc_small::<f32>()).unwrap(), "sparse f32");
 }

@@ -8,8 +8,8 @@ use common::{pbmc_small, read_tsv, rel_diff, small_problem};
 use nmf_core::faer::Mat;
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels, matched_cosine};
 use nmf_core::{
-    Data, ElasticNet, Frobenius, Init, KullbackLeibler, Mask, NmfError, NmfFit, NmfFloat, NmfParams, NmfParamsError,
-    NmfProblem, NmfState, Solver, StopReason,
+    Data, Frobenius, Init, KullbackLeibler, Mask, NmfError, NmfFit, NmfFloat, NmfParams, NmfParamsError, NmfProblem,
+    Solver, StopReason,
 };
 use nmf_solvers::Cd;
 use nmf_synth::{simulate, Planted, PlantedSpec};
@@ -399,51 +399,4 @@ proptest! {
             prop_assert!(p[1] <= p[0] * (1.0 + 1e-12) + 1e-12, "{} -> {}", p[0], p[1]);
         }
     }
-}
-/// Counts the allocations made by the current thread (tests run on parallel threads).
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-unsafe impl std::alloc::GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        unsafe { std::alloc::System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
-        unsafe { std::alloc::System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
-
-/// After the first iteration, `next_iter` allocates nothing (dense and sparse X, f64 and f32).
-#[test]
-fn next_iter_does_not_allocate() {
-    fn run<F: NmfFloat>(data: &Data<F>) -> usize {
-        let (w, h) = nmf_core::initialize(data, 3, &Init::NndsvdA, 0, nmf_core::faer::Par::Seq).unwrap();
-        let mut state = NmfState { w, h };
-        let pen = ElasticNet::new(F::lit(0.1), F::lit(0.2)).unwrap();
-        let problem = NmfProblem::new(data, Frobenius, pen, pen, nmf_core::faer::Par::Seq).unwrap();
-        let mut cd = Cd::new().shuffle(true);
-        let start = ALLOCATIONS.with(|c| c.get());
-        cd.init(&problem, &mut state).unwrap();
-        assert!(
-            ALLOCATIONS.with(|c| c.get()) > start,
-            "the counter counts (init sizes buffers)"
-        );
-        cd.next_iter(&problem, &mut state).unwrap();
-        let before = ALLOCATIONS.with(|c| c.get());
-        for _ in 0..5 {
-            cd.next_iter(&problem, &mut state).unwrap();
-        }
-        ALLOCATIONS.with(|c| c.get()) - before
-    }
-    let x = pbmc_small::<f64>();
-    assert_eq!(run(&Data::sparse(x.clone()).unwrap()), 0, "sparse");
-    assert_eq!(run(&Data::dense(x.to_dense()).unwrap()), 0, "dense");
-    assert_eq!(run(&Data::sparse(pbmc_small::<f32>()).unwrap()), 0, "sparse f32");
 }

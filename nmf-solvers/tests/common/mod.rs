@@ -1,6 +1,8 @@
 //! Shared test helpers: small fixture readers (tests must not depend on the CLI crate).
 #![allow(dead_code)]
 
+pub mod alloc;
+
 use nmf_core::faer::Mat;
 use nmf_core::{CscMatrix, Data, NmfFloat};
 

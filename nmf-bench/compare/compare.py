@@ -128,7 +128,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", required=True, help="the time_to_target example binary (release)")
     p.add_argument("--case", action="append", required=True,
-                   help="dense:MxN:K (M features, N samples) or mtx:PATH:K (rows = samples, as shared/data)")
+                   help="dense:MxN:K (M features, N samples), mtx:PATH:K (rows = samples, as shared/data) "
+                        "or mtx-features:PATH:K (rows = features, as `nmf simulate` writes)")
     p.add_argument("--max-iter", type=int, default=200, help="sklearn max_iter (its default)")
     p.add_argument("--rust-max-iter", type=int, default=2000)
     p.add_argument("--threads", type=int, default=0, help="nmf-rs threads (0 = all cores)")
@@ -138,8 +139,10 @@ def main():
         if kind == "dense":
             m, n = map(int, spec.split("x"))
             run_case(f"dense {m}x{n}", dense_case(m, n, int(k)), int(k), args)
-        elif kind == "mtx":
-            x = sp.csr_matrix(scipy.io.mmread(spec), dtype=np.float64)
+        elif kind in ("mtx", "mtx-features"):
+            x = scipy.io.mmread(spec)
+            # mtx-features: rows are features (as `nmf simulate` writes X.mtx); sklearn wants samples.
+            x = sp.csr_matrix(x.T if kind == "mtx-features" else x, dtype=np.float64)
             run_case(os.path.basename(os.path.dirname(spec)) or spec, x, int(k), args)
         else:
             sys.exit(f"unknown case {case}")

@@ -167,6 +167,7 @@ fn floor_generic<F: NmfFloat>(group: &mut BenchmarkGroup<'_, WallTime>, label: &
     let (m, n) = (data.nrows(), data.ncols());
     let wt = w0.transpose().to_owned();
     let mut hxt = Mat::<F>::zeros(k, m);
+    let mut scatter = Vec::new();
     let mut xht = Mat::<F>::zeros(m, k);
     let mut wtx = Mat::<F>::zeros(k, n);
     group.bench_function(BenchmarkId::new("floor", label), |b| {
@@ -174,7 +175,7 @@ fn floor_generic<F: NmfFloat>(group: &mut BenchmarkGroup<'_, WallTime>, label: &
             match data.matrix() {
                 // Each kernel in its fastest layout, as the solvers call them.
                 Matrix::Dense(_) => x_times(data.matrix(), h0.transpose(), xht.as_mut(), par),
-                Matrix::Sparse(_) => b_times_xt(data.matrix(), h0.as_ref(), hxt.as_mut(), par),
+                Matrix::Sparse(_) => b_times_xt(data.matrix(), h0.as_ref(), hxt.as_mut(), par, &mut scatter),
             }
             at_times_x(data.matrix(), wt.as_ref(), wtx.as_mut(), par);
             black_box((&hxt, &xht, &wtx));

@@ -58,6 +58,7 @@ type Task<'a> = Box<dyn FnMut() + 'a>;
 fn floor_task<'a, F: NmfFloat>(data: &'a Data<F>, start: &'a (Mat<F>, Mat<F>), par: Par) -> Task<'a> {
     let (m, n, k) = (data.nrows(), data.ncols(), start.0.ncols());
     let mut hxt = Mat::<F>::zeros(k, m);
+    let mut scatter = Vec::new();
     let mut xht = Mat::<F>::zeros(m, k);
     let mut wtx = Mat::<F>::zeros(k, n);
     let wt = start.0.transpose().to_owned();
@@ -65,7 +66,7 @@ fn floor_task<'a, F: NmfFloat>(data: &'a Data<F>, start: &'a (Mat<F>, Mat<F>), p
         match data.matrix() {
             // Each kernel in its fastest layout, as the solvers call them.
             Matrix::Dense(_) => x_times(data.matrix(), start.1.transpose(), xht.as_mut(), par),
-            Matrix::Sparse(_) => b_times_xt(data.matrix(), start.1.as_ref(), hxt.as_mut(), par),
+            Matrix::Sparse(_) => b_times_xt(data.matrix(), start.1.as_ref(), hxt.as_mut(), par, &mut scatter),
         }
         at_times_x(data.matrix(), wt.as_ref(), wtx.as_mut(), par);
         black_box((&hxt, &xht, &wtx));

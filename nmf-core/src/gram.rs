@@ -30,6 +30,8 @@ pub struct GramWorkspace<F> {
     wt: Mat<F>,
     // X·Hᵀ (m×k) for dense X, before its transposed copy into UtM.
     tmp: Mat<F>,
+    // Leaf accumulators of the sparse H·Xᵀ.
+    scatter: Vec<F>,
 }
 
 impl<F: NmfFloat> GramWorkspace<F> {
@@ -40,6 +42,7 @@ impl<F: NmfFloat> GramWorkspace<F> {
             filled: None,
             wt: Mat::new(),
             tmp: Mat::new(),
+            scatter: Vec::new(),
         }
     }
     /// The parallelism of the products.
@@ -129,7 +132,7 @@ pub fn block_products<F: NmfFloat>(
                 );
                 utm.copy_from(ws.tmp.transpose());
             } else {
-                linalg::b_times_xt(x, h, utm.rb_mut(), par);
+                linalg::b_times_xt(x, h, utm.rb_mut(), par, &mut ws.scatter);
             }
             linalg::gemm(utu.rb_mut(), Accum::Replace, h, h.transpose(), F::one(), par);
         }

@@ -178,6 +178,7 @@ struct Products<F> {
     /// (l×n, l×m) transposed buffers, empty for dense X.
     t_n: Mat<F>,
     t_m: Mat<F>,
+    scatter: Vec<F>,
 }
 
 impl<F: NmfFloat> Products<F> {
@@ -186,6 +187,7 @@ impl<F: NmfFloat> Products<F> {
         Self {
             t_n: Mat::zeros(l, rows_n),
             t_m: Mat::zeros(l, rows_m),
+            scatter: Vec::new(),
         }
     }
 
@@ -193,7 +195,7 @@ impl<F: NmfFloat> Products<F> {
     fn x_times(&mut self, x: &Matrix<F>, b: MatRef<'_, F>, mut out: MatMut<'_, F>, par: Par) {
         if let Matrix::Sparse(_) = x {
             self.t_n.copy_from(b.transpose());
-            linalg::b_times_xt(x, self.t_n.as_ref(), self.t_m.as_mut(), par);
+            linalg::b_times_xt(x, self.t_n.as_ref(), self.t_m.as_mut(), par, &mut self.scatter);
             out.copy_from(self.t_m.transpose());
         } else {
             linalg::x_times(x, b, out, par);

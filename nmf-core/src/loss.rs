@@ -210,6 +210,7 @@ pub struct LossWorkspace<F> {
     gram: Mat<F>,
     gram2: Mat<F>,
     sums: Vec<F>,
+    scatter: Vec<F>,
 }
 
 impl<F: NmfFloat> LossWorkspace<F> {
@@ -227,6 +228,7 @@ impl<F: NmfFloat> LossWorkspace<F> {
             gram: Mat::new(),
             gram2: Mat::new(),
             sums: Vec::new(),
+            scatter: Vec::new(),
         }
     }
     /// The parallelism of the dense products.
@@ -333,7 +335,7 @@ pub fn beta_grad_parts<F: NmfFloat>(
             Block::W => {
                 if x_is_sparse(x) {
                     ensure(&mut ws.tmp_t, k, m);
-                    linalg::b_times_xt(x, h, ws.tmp_t.as_mut(), par);
+                    linalg::b_times_xt(x, h, ws.tmp_t.as_mut(), par, &mut ws.scatter);
                     neg.copy_from(ws.tmp_t.transpose());
                 } else {
                     linalg::x_times(x, h.transpose(), neg, par);
@@ -355,7 +357,15 @@ pub fn beta_grad_parts<F: NmfFloat>(
                 }),
                 Block::W => {
                     ensure(&mut ws.tmp_t, k, m);
-                    linalg::h_times_ratio_t(s.as_ref(), ws.wt.as_ref(), h, y_floor, ws.tmp_t.as_mut(), par);
+                    linalg::h_times_ratio_t(
+                        s.as_ref(),
+                        ws.wt.as_ref(),
+                        h,
+                        y_floor,
+                        ws.tmp_t.as_mut(),
+                        par,
+                        &mut ws.scatter,
+                    );
                     neg.copy_from(ws.tmp_t.transpose());
                 }
             }

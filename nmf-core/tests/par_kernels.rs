@@ -48,7 +48,7 @@ fn sparse_kernels_match_dense_products() {
     at_times_x(&x, wt.as_ref(), out.as_mut(), par);
     assert!(max_abs_diff(&out, &(w.transpose() * &xd)) < 1e-10);
     let mut out = Mat::zeros(7, 700);
-    b_times_xt(&x, h.as_ref(), out.as_mut(), par);
+    b_times_xt(&x, h.as_ref(), out.as_mut(), par, &mut Vec::new());
     assert!(max_abs_diff(&out, &(&h * xd.transpose())) < 1e-10);
     let mut out = Mat::zeros(700, 7);
     x_times(&x, h.transpose(), out.as_mut(), par);
@@ -67,7 +67,15 @@ fn sparse_kernels_match_dense_products() {
     wt_times_ratio(s.as_ref(), wt.as_ref(), h.as_ref(), 1e-300, out.as_mut(), par);
     assert!(max_abs_diff(&out, &(w.transpose() * &ratio)) < 1e-9);
     let mut out = Mat::zeros(7, 700);
-    h_times_ratio_t(s.as_ref(), wt.as_ref(), h.as_ref(), 1e-300, out.as_mut(), par);
+    h_times_ratio_t(
+        s.as_ref(),
+        wt.as_ref(),
+        h.as_ref(),
+        1e-300,
+        out.as_mut(),
+        par,
+        &mut Vec::new(),
+    );
     assert!(max_abs_diff(&out, &(&h * ratio.transpose())) < 1e-9);
     let (cross, count) = pattern_sums(s.as_ref(), wt.as_ref(), h.as_ref(), par, |x, y| x * y, |_, _| 1.0);
     let mut reference = 0.0;
@@ -89,7 +97,15 @@ fn sparse_kernels_give_the_same_bits_for_every_thread_count() {
         let mut a = Mat::zeros(7, 530);
         at_times_x(&x, wt.as_ref(), a.as_mut(), par);
         let mut b = Mat::zeros(7, 700);
-        h_times_ratio_t(s.as_ref(), wt.as_ref(), h.as_ref(), 1e-300, b.as_mut(), par);
+        h_times_ratio_t(
+            s.as_ref(),
+            wt.as_ref(),
+            h.as_ref(),
+            1e-300,
+            b.as_mut(),
+            par,
+            &mut Vec::new(),
+        );
         let mut c = Mat::zeros(7, 530);
         wt_times_ratio(s.as_ref(), wt.as_ref(), h.as_ref(), 1e-300, c.as_mut(), par);
         let sums = pattern_sums(

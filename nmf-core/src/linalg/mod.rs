@@ -264,14 +264,15 @@ fn pattern_gather<F: NmfFloat>(
     );
 }
 
-/// Leaves of the scatter kernels: the columns of S split into this many fixed ranges, each
-/// summed into its own k×m accumulator, then the accumulators added in leaf order.
+/// Most leaves of the scatter kernels: the columns of S split into at most this many fixed
+/// ranges, each summed into its own k×m accumulator, then the accumulators added in leaf order.
 const SCATTER_LEAVES: usize = 4;
 
 /// `out[:, i] ← Σ_{j: (i,j) stored} g(x_ij, y_ij)·b[:, j]` (k×m), with `y_ij = at[:, i]·b[:, j]`
 /// when `at` is given (else 0).
 ///
-/// The columns of S are split into [`SCATTER_LEAVES`] fixed ranges (by n only), each scattered
+/// The columns of S are split into up to [`SCATTER_LEAVES`] fixed ranges (by n and nnz/m only:
+/// at least 16 nonzeros per row and leaf), each scattered
 /// into a private k×m accumulator in `scratch` (grown on first use, the only allocation), in
 /// parallel; then each output column adds the leaves in order. The split never depends on the
 /// thread count, so neither do the bits. Measured 1.6× faster than row blocks sequentially (no
@@ -295,7 +296,10 @@ fn pattern_scatter<F: NmfFloat>(
         out.fill(F::zero());
         return;
     }
-    let grain = n.div_ceil(SCATTER_LEAVES);
+    // Fewer leaves on very sparse X, where zeroing and adding the k×m accumulators (O(leaves·k·m))
+    // would rival the scatter itself (O(nnz·k)). Depends on the data only, never on threads.
+    let nnz = s.col_ptr[n];
+    let grain = n.div_ceil((nnz / (16 * m.max(1))).clamp(1, SCATTER_LEAVES));
     let leaves = n.div_ceil(grain);
     let size = k * m;
     if scratch.len() < leaves * size {

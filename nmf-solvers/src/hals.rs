@@ -399,6 +399,7 @@ where
 
     fn next_iter(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<IterInfo<F>> {
         let (delta, revive) = (self.delta, self.revive);
+        let rule = |max| Sweeps { max, delta, revive };
         let ws = self
             .ws
             .as_mut()
@@ -414,17 +415,12 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        let rule = Sweeps {
-            max: ws.sweeps_h,
-            delta,
-            revive,
-        };
         let par = ws.gram.par();
         hals_sweeps(
             state.h.as_mut(),
             &mut ws.panel_h,
             (&ws.utm_h, &ws.utu),
-            rule,
+            rule(ws.sweeps_h),
             par,
             (&mut ws.alive, &mut ws.revived_h),
             &ws.order,
@@ -440,16 +436,11 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        let rule = Sweeps {
-            max: ws.sweeps_w,
-            delta,
-            revive,
-        };
         hals_sweeps(
             state.w.as_mut().transpose_mut(),
             &mut ws.panel_w,
             (&ws.utm_w, &ws.utu),
-            rule,
+            rule(ws.sweeps_w),
             par,
             (&mut ws.alive, &mut ws.revived_w),
             &ws.order,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::cli::{FitArgs, InitChoice};
 use crate::error::CliError;
 use crate::fit::{params, solver_name, summary};
-use crate::output::{factor_table, write_file};
+use crate::output::{factor_table, objective_curve, write_file};
 use crate::progress::Progress;
 
 /// Fits `restarts` seeded restarts (seeds `seed + 1000·rank + r`, as `nmf rank` uses) and
@@ -76,13 +76,7 @@ where
         .expect("at least one restart");
     let best_fit = &out.fits[best];
     write_file(&args.out, "history.tsv", &best_fit.history.to_tsv())?;
-    let curve: Vec<(f64, f64)> = best_fit
-        .history
-        .rows()
-        .iter()
-        .map(|r| (r.seconds, r.objective.to_f64_lossy()))
-        .filter(|(_, y)| *y > 0.0 && y.is_finite())
-        .collect();
+    let curve = objective_curve(&best_fit.history);
     let title = format!(
         "nmf fit --consensus {restarts}: {} loss, rank {} (best restart)",
         loss.name(),

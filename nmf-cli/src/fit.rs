@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::cli::{EpsilonChoice, FitArgs, InitChoice, LossChoice, MissingChoice, SolverChoice};
 use crate::error::CliError;
 use crate::input::{read_input, Loaded, MissingPolicy, ReadOptions};
-use crate::output::{ensure_dir, factor_table, write_file};
+use crate::output::{ensure_dir, factor_table, objective_curve, write_file};
 use crate::progress::Progress;
 
 /// Runs `nmf fit`: writes W.tsv, H.tsv, history.tsv, summary.json and convergence.svg.
@@ -216,13 +216,7 @@ where
         &factor_table("sample", samples, fit.state.h.as_ref(), true),
     )?;
     write_file(&args.out, "history.tsv", &fit.history.to_tsv())?;
-    let curve: Vec<(f64, f64)> = fit
-        .history
-        .rows()
-        .iter()
-        .map(|r| (r.seconds, r.objective.to_f64_lossy()))
-        .filter(|(_, y)| *y > 0.0 && y.is_finite())
-        .collect();
+    let curve = objective_curve(&fit.history);
     let title = format!("nmf fit: {} loss, rank {}", loss.name(), args.rank);
     let name = solver_name(args.solver);
     let svg = nmf_bench::report::plot_curves(&title, &[(name.as_str(), curve)])

@@ -65,6 +65,17 @@ pub fn push_number(s: &mut String, v: f64) {
     }
 }
 
+/// The (seconds, objective) points of a history that a log-scale plot can show (positive and
+/// finite objectives).
+pub fn objective_curve<F: NmfFloat>(history: &nmf_core::History<F>) -> Vec<(f64, f64)> {
+    history
+        .rows()
+        .iter()
+        .map(|r| (r.seconds, r.objective.to_f64_lossy()))
+        .filter(|(_, y)| *y > 0.0 && y.is_finite())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,25 +1,13 @@
 //! `nmf compare` end to end: the built-in planted problem with recovery, a real file without
 //! truth, and bad flags.
 
+mod common;
+
+use common::{nmf, read, repo};
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn nmf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .output()
-        .expect("nmf runs")
-}
-
-fn repo(rel: &str) -> String {
-    format!("{}/../{}", env!("CARGO_MANIFEST_DIR"), rel)
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 const SOLVERS: [&str; 7] = ["mu", "pgd", "pgd-alt", "admm", "hals", "anls", "cd"];
 

@@ -1,23 +1,12 @@
 //! `nmf contrast` end to end: the outputs of CONTRACT.md, determinism, the α sweep, and exit
 //! code 2 with a one-line reason for misaligned features and bad flags.
 
+mod common;
+
+use common::{nmf, ok, read};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn nmf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .output()
-        .expect("nmf runs")
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+use std::process::Output;
 
 fn fails_with(o: &Output, needle: &str) {
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));

@@ -1,19 +1,12 @@
 //! `nmf fit` end to end: outputs per CONTRACT.md, determinism, and exit code 2 with a
 //! one-line reason for every bad-input class.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn nmf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .output()
-        .expect("nmf runs")
-}
+use common::{nmf, read, repo};
 
-fn repo(rel: &str) -> String {
-    format!("{}/../{}", env!("CARGO_MANIFEST_DIR"), rel)
-}
+use std::path::PathBuf;
+use std::process::Output;
 
 fn pbmc_small() -> String {
     repo("data/pbmc_small/counts.mtx")
@@ -21,10 +14,6 @@ fn pbmc_small() -> String {
 
 fn out_dir(tmp: &tempfile::TempDir, name: &str) -> PathBuf {
     tmp.path().join(name)
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Exit 2, and stderr is exactly one line that mentions `needle`.

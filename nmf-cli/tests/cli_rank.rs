@@ -1,25 +1,14 @@
 //! `nmf rank` and `nmf fit --consensus` end to end: files per CONTRACT.md, the planted rank
 //! found, thread-count independence, and exit code 2 with one line for bad ranges.
 
+mod common;
+
+use common::{nmf, ok, read};
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn nmf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .output()
-        .expect("nmf runs")
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
 
 /// A planted problem with 3 modules, as `nmf simulate` writes it.
 fn simulate(dir: &Path) -> String {

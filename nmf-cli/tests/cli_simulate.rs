@@ -1,23 +1,9 @@
 //! `nmf simulate` end to end: outputs per CONTRACT.md, read back by `nmf fit`, determinism,
 //! and exit code 2 with a one-line reason for bad flags.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn nmf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .output()
-        .expect("nmf runs")
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn ok(o: &Output) {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
+use common::{nmf, ok, read};
 
 /// Parses a Matrix Market coordinate integer file: (rows, cols, entries).
 fn parse_mtx(text: &str) -> (usize, usize, Vec<(usize, usize, u64)>) {

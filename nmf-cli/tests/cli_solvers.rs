@@ -1,17 +1,13 @@
 //! Every solver from the command line, unsupported combinations, and `nmf transform`.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn nmf(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_nmf"))
-        .args(args)
-        .output()
-        .expect("nmf runs")
-}
+use common::{nmf, repo};
+
+use std::path::Path;
 
 fn pbmc_small() -> String {
-    format!("{}/../data/pbmc_small/counts.mtx", env!("CARGO_MANIFEST_DIR"))
+    repo("data/pbmc_small/counts.mtx")
 }
 
 fn summary(dir: &Path) -> serde_json::Value {

@@ -109,8 +109,9 @@ def run_case(name, x, k, args):
         print(f"sklearn mu-KL: {t_mu:.3f} s, KL {target_kl:.6g}", flush=True)
         t_mb, w, h = timed(MiniBatchNMF(k, init="nndsvda", random_state=0, max_iter=args.max_iter), x)
         print(f"sklearn MiniBatchNMF: {t_mb:.3f} s, relative error {rel_error(x, w, h):.6f}", flush=True)
-        # hals:0.5:0.01 is accelerated HALS with the stricter inner stop δ = 0.01 (nnlsHALSupdt's).
-        for solver in ["hals", "hals:0.5:0.01", "anls", "cd"]:
+        # hals:0.5:0.01 is accelerated HALS with the stricter inner stop δ = 0.01 (nnlsHALSupdt's);
+        # hals-x and anls-x extrapolate between block steps (Ang & Gillis 2019).
+        for solver in ["hals", "hals:0.5:0.01", "hals-x", "anls", "anls-x", "cd"]:
             r = nmf_rs(args.bin, folder, solver, k, target * (1 + 1e-9), args.rust_max_iter, args.threads)
             rows.append((name, solver, "sklearn cd", t_cd, r))
             rows.append((name, solver, "sklearn MiniBatchNMF", t_mb, r))

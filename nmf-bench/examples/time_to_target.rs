@@ -7,10 +7,11 @@
 //!
 //! DIR holds `x.npy` (dense, samples × features, C order: X_skᵀ column-major is X, features ×
 //! samples) or `indptr.npy`, `indices.npy`, `data.npy`, `shape.npy` (a CSR samples × features
-//! matrix, which is the CSC form of X). SOLVER is `hals`, `anls`, `cd`, `mu` (Frobenius
-//! targets: relative error) or `mu-kl` (target: generalized KL divergence). Only the
-//! initialisation and the solver's own steps are timed; the error after each iteration is
-//! computed outside the clock.
+//! matrix, which is the CSC form of X). SOLVER is `hals`, `hals:ALPHA:DELTA`, `anls`, `cd`,
+//! `mu`, `hals-x` or `anls-x` (extrapolated; Frobenius targets: relative error) or `mu-kl`
+//! (target: generalized KL divergence). Only the initialisation and the solver's own steps
+//! are timed; the error after each iteration is computed outside the clock. With `TRACE` set
+//! in the environment, each iteration's seconds and score go to stderr.
 
 use std::path::Path;
 use std::time::Instant;
@@ -21,7 +22,7 @@ use nmf_core::{
     initialize, metrics, CscMatrix, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfProblem, NmfState,
     Solver,
 };
-use nmf_solvers::{Anls, Cd, Hals, Mu};
+use nmf_solvers::{Anls, Cd, Extrapolation, Hals, Mu};
 
 fn read_f64(path: &Path) -> Vec<f64> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -81,12 +82,16 @@ where
     let mut secs = t0.elapsed().as_secs_f64();
     let mut value = score(&state);
     let mut it = 0;
+    let trace = std::env::var_os("TRACE").is_some();
     while value > target && it < max_iter {
         let t = Instant::now();
         let info = solver.next_iter(&problem, &mut state).expect("iteration");
         secs += t.elapsed().as_secs_f64();
         it += 1;
         value = score(&state);
+        if std::env::var("TRACE").is_ok() {
+            eprintln!("{it} {secs:.3} {value:.9}");
+        }
         if info.converged {
             break;
         }
@@ -140,12 +145,39 @@ fn main() {
     let cd = Cd::new().with_tol(0.0).expect("tol");
     let (solve_s, iterations, value) = match solver {
         "hals" => run(&data, start, Frobenius, Hals::new(), par, goal, rel),
+        "hals-x" => run(
+            &data,
+            start,
+            Frobenius,
+            Hals::new().with_extrapolation(Extrapolation::for_inexact_blocks()),
+            par,
+            goal,
+            rel,
+        ),
+        "hals-xe" => run(
+            &data,
+            start,
+            Frobenius,
+            Hals::new().with_extrapolation(Extrapolation::for_exact_blocks()),
+            par,
+            goal,
+            rel,
+        ),
         o if o.starts_with("hals:") => {
             let v: Vec<f64> = o[5..].split(':').map(|x| x.parse().unwrap()).collect();
             let h = Hals::new().with_alpha(v[0]).unwrap().with_delta(v[1]).unwrap();
             run(&data, start, Frobenius, h, par, goal, rel)
         }
         "anls" => run(&data, start, Frobenius, Anls::new(), par, goal, rel),
+        "anls-x" => run(
+            &data,
+            start,
+            Frobenius,
+            Anls::new().with_extrapolation(Extrapolation::for_exact_blocks()),
+            par,
+            goal,
+            rel,
+        ),
         "cd" => run(&data, start, Frobenius, cd, par, goal, rel),
         "mu" => run(&data, start, Frobenius, Mu::new(), par, goal, rel),
         "mu-kl" => run(&data, start, KullbackLeibler, Mu::new(), par, goal, kl),

@@ -9,7 +9,7 @@ use nmf_core::{
     BetaDivergence, Data, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFit, NmfFloat, NmfParams, NmfValidParams,
 };
 use nmf_core::{NmfProblem, Solver};
-use nmf_solvers::{Admm, Anls, Cd, Epsilon, Hals, Mu, Pgd, PgdAlt};
+use nmf_solvers::{Admm, Anls, Cd, Epsilon, Extrapolation, Hals, Mu, Pgd, PgdAlt};
 use serde_json::{json, Value};
 
 use crate::cli::{EpsilonChoice, FitArgs, InitChoice, LossChoice, MissingChoice, SolverChoice};
@@ -49,6 +49,11 @@ fn check_flags(args: &FitArgs) -> Result<(), CliError> {
     if args.solver != SolverChoice::Mu && (args.simplex_w || args.epsilon != EpsilonChoice::Safe) {
         return Err(CliError::Usage(
             "--simplex-w and --epsilon apply to --solver mu only".into(),
+        ));
+    }
+    if args.extrapolate && !matches!(args.solver, SolverChoice::Hals | SolverChoice::Anls) {
+        return Err(CliError::Usage(
+            "--extrapolate applies to --solver hals and anls only".into(),
         ));
     }
     if args.consensus == Some(0) {
@@ -152,6 +157,20 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
         SolverChoice::Pgd => run_restarts(args, data, loss, Pgd::new, names),
         SolverChoice::PgdAlt => run_restarts(args, data, loss, PgdAlt::new, names),
         SolverChoice::Admm => run_restarts(args, data, loss, Admm::new, names),
+        SolverChoice::Hals if args.extrapolate => run_restarts(
+            args,
+            data,
+            loss,
+            || Hals::new().with_extrapolation(Extrapolation::for_inexact_blocks()),
+            names,
+        ),
+        SolverChoice::Anls if args.extrapolate => run_restarts(
+            args,
+            data,
+            loss,
+            || Anls::new().with_extrapolation(Extrapolation::for_exact_blocks()),
+            names,
+        ),
         SolverChoice::Hals => run_restarts(args, data, loss, Hals::new, names),
         SolverChoice::Anls => run_restarts(args, data, loss, Anls::new, names),
         SolverChoice::Cd => run_restarts(args, data, loss, Cd::new, names),
@@ -291,6 +310,7 @@ pub(crate) fn summary<F: NmfFloat, L: Loss<F>>(
             }),
         ),
         ("simplex_w", json!(args.simplex_w)),
+        ("extrapolate", json!(args.extrapolate)),
         ("best_restart", json!(best)),
         ("restarts", Value::Array(restarts)),
     ] {

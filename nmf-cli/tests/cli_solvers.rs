@@ -75,6 +75,50 @@ fn every_solver_fits_from_the_command_line() {
 }
 
 #[test]
+fn extrapolated_hals_and_anls_never_raise_the_objective() {
+    let tmp = tempfile::tempdir().unwrap();
+    for solver in ["hals", "anls"] {
+        let out = tmp.path().join(solver);
+        let o = nmf(&[
+            "fit",
+            &pbmc_small(),
+            "--transpose",
+            "-k",
+            "3",
+            "--solver",
+            solver,
+            "--extrapolate",
+            "--tol",
+            "0",
+            "--max-iter",
+            "40",
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(o.status.success(), "{solver}: {}", String::from_utf8_lossy(&o.stderr));
+        let s = summary(&out);
+        assert_eq!(s["extrapolate"], true);
+        assert!(
+            s["relative_error"].as_f64().unwrap() < 0.56,
+            "{solver}: {}",
+            s["relative_error"]
+        );
+        let history = std::fs::read_to_string(out.join("history.tsv")).unwrap();
+        let objectives: Vec<f64> = history
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').nth(2).unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(objectives.len(), 41);
+        assert!(
+            objectives.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-12)),
+            "{solver}: {objectives:?}"
+        );
+    }
+}
+
+#[test]
 fn unsupported_combinations_exit_2_with_one_line() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("x");
@@ -83,6 +127,7 @@ fn unsupported_combinations_exit_2_with_one_line() {
         vec!["--solver", "anls", "--loss", "beta=1.5"],
         vec!["--solver", "cd", "--loss", "kl"],
         vec!["--solver", "hals", "--simplex-w"],
+        vec!["--solver", "mu", "--extrapolate"],
     ] {
         let input = pbmc_small();
         let mut full = vec!["fit", &input, "--transpose", "-k", "2", "-o", out.to_str().unwrap()];

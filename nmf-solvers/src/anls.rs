@@ -15,6 +15,13 @@
 //! parallel ([`ParBpp`](crate::ParBpp): the same bits for every thread count). The products come from
 //! [`nmf_core::block_products`], which keeps sparse X sparse and folds in the penalties.
 //!
+//! ## Extrapolation
+//! [`Anls::with_extrapolation`] moves each fresh block along its last change before the
+//! partner block is solved, undoing any step that does not lower the objective (Ang & Gillis
+//! 2019; see [`extrapolate`](crate::extrapolate)): the objective still never rises, and on
+//! noisy counts a given error comes in several times fewer iterations (a planted 4000×13000
+//! count matrix: 7 instead of 80). Fully observed X only.
+//!
 //! ## Requirements
 //! The Frobenius loss only (any other returns [`NmfError::UnsupportedLoss`] from `init`).
 //! Penalties must be elastic nets ([`Constraint::elastic_net`]); anything else is
@@ -56,11 +63,13 @@ use nmf_core::{
     Solver,
 };
 
+use crate::extrapolate::{check_no_mask, penalty, Extrapolation, Extrapolator};
 use crate::nnls::{BppInfo, ParBpp};
 
 /// ANLS with block principal pivoting. See the [module docs](self).
 #[derive(Debug, Clone, Default)]
 pub struct Anls<F: NmfFloat> {
+    extrapolation: Option<Extrapolation<F>>,
     ws: Option<Workspace<F>>,
 }
 
@@ -74,12 +83,29 @@ struct Workspace<F: NmfFloat> {
     pen_w: (F, F),
     pen_h: (F, F),
     last: [BppInfo; 2],
+    ex: Option<Extrapolator<F>>,
 }
 
 impl<F: NmfFloat> Anls<F> {
-    /// ANLS-BPP. It has no knobs: the inner NNLS is solved exactly.
+    /// ANLS-BPP: the inner NNLS is solved exactly; no extrapolation.
     pub fn new() -> Self {
-        Self { ws: None }
+        Self {
+            extrapolation: None,
+            ws: None,
+        }
+    }
+
+    /// Extrapolates the blocks between steps with `schedule` (Ang & Gillis 2019; see
+    /// [`extrapolate`](crate::extrapolate)); [`Extrapolation::for_exact_blocks`] is their
+    /// choice for ANLS. Fully observed X only.
+    pub fn with_extrapolation(mut self, schedule: Extrapolation<F>) -> Self {
+        self.extrapolation = Some(schedule);
+        self
+    }
+
+    /// Extrapolated steps undone so far (0 without extrapolation).
+    pub fn restarts(&self) -> usize {
+        self.ws.as_ref().and_then(|w| w.ex.as_ref()).map_or(0, |e| e.restarts())
     }
 
     /// What the inner NNLS solves of the last iteration did, `[H step, W step]` (`None` before
@@ -103,6 +129,9 @@ where
     fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
         let (pen_h, pen_w) = crate::block::frobenius_elastic_net("anls", problem)?;
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
+        if self.extrapolation.is_some() {
+            check_no_mask("anls", problem.data())?;
+        }
         self.ws = Some(Workspace {
             gram: GramWorkspace::new(problem.par()),
             bpp: ParBpp::new(k, m.max(n)),
@@ -112,6 +141,7 @@ where
             pen_w,
             pen_h,
             last: [BppInfo::default(); 2],
+            ex: self.extrapolation.map(|e| Extrapolator::new(e, state)),
         });
         Ok(())
     }
@@ -122,6 +152,9 @@ where
             .as_mut()
             .ok_or_else(|| NmfError::Unsupported("Anls::next_iter called before init".into()))?;
         let data = problem.data();
+        if let Some(ex) = ws.ex.as_mut() {
+            ex.begin(state);
+        }
         block_products(
             Block::H,
             data,
@@ -132,10 +165,17 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
+        if let Some(ex) = ws.ex.as_mut().filter(|e| e.needs_start()) {
+            let start = ex.block_objective(state.h.as_ref(), ws.utm_h.as_ref(), ws.utu.as_ref());
+            ex.start(start + penalty(state.w.as_ref(), ws.pen_w));
+        }
         let par = ws.gram.par();
         ws.last[0] = ws
             .bpp
             .solve(ws.utu.as_ref(), ws.utm_h.as_ref(), state.h.as_mut(), par)?;
+        if let Some(ex) = ws.ex.as_mut() {
+            ex.after_h(state);
+        }
         block_products(
             Block::W,
             data,
@@ -152,6 +192,10 @@ where
             state.w.as_mut().transpose_mut(),
             par,
         )?;
+        if let Some(ex) = ws.ex.as_mut() {
+            let objective = ex.block_objective(state.w.as_ref().transpose(), ws.utm_w.as_ref(), ws.utu.as_ref());
+            ex.end(state, objective + penalty(state.h.as_ref(), ws.pen_h));
+        }
         Ok(IterInfo::none())
     }
 }

@@ -48,6 +48,13 @@
 //! mask, X's missing entries are imputed by the current W H, which makes it an MM step. The
 //! history's iteration 0 is recorded after it. [`Hals::initial_scaling`] turns it off.
 //!
+//! ## Extrapolation
+//! [`Hals::with_extrapolation`] moves each fresh block along its last change before the
+//! partner block is solved, undoing any step that does not lower the objective (Ang & Gillis
+//! 2019; see [`extrapolate`](crate::extrapolate)). On noisy counts, where plain HALS creeps,
+//! it reaches a given error in several times fewer iterations (pbmc3k: 8 instead of 104).
+//! Fully observed X only.
+//!
 //! ## Requirements
 //! Frobenius loss only (any other loss is [`NmfError::UnsupportedLoss`]); penalties must be
 //! elastic nets ([`Constraint::elastic_net`]), folded into the normal equations. Dense,
@@ -81,6 +88,8 @@
 
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{Mat, MatMut, MatRef, Par};
+
+use crate::extrapolate::{check_no_mask, penalty, Extrapolation, Extrapolator};
 use nmf_core::{
     block_products, linalg, linalg::SweepPanel, Block, Constraint, Data, GramWorkspace, IterInfo, Loss, Matrix,
     NmfError, NmfFloat, NmfParamsError, NmfProblem, NmfState, Result, Solver,
@@ -93,6 +102,7 @@ pub struct Hals<F: NmfFloat> {
     delta: F,
     scaling: bool,
     revive: bool,
+    extrapolation: Option<Extrapolation<F>>,
     ws: Option<Workspace<F>>,
 }
 
@@ -114,6 +124,7 @@ struct Workspace<F> {
     revived_w: Vec<bool>,
     sweeps_h: usize,
     sweeps_w: usize,
+    ex: Option<Extrapolator<F>>,
 }
 
 impl<F: NmfFloat> Default for Hals<F> {
@@ -130,8 +141,22 @@ impl<F: NmfFloat> Hals<F> {
             delta: F::lit(0.1),
             scaling: true,
             revive: true,
+            extrapolation: None,
             ws: None,
         }
+    }
+
+    /// Extrapolates the blocks between steps with `schedule` (Ang & Gillis 2019; see
+    /// [`extrapolate`](crate::extrapolate)); [`Extrapolation::for_inexact_blocks`] is their
+    /// choice for HALS. Fully observed X only.
+    pub fn with_extrapolation(mut self, schedule: Extrapolation<F>) -> Self {
+        self.extrapolation = Some(schedule);
+        self
+    }
+
+    /// Extrapolated steps undone so far (0 without extrapolation).
+    pub fn restarts(&self) -> usize {
+        self.ws.as_ref().and_then(|w| w.ex.as_ref()).map_or(0, |e| e.restarts())
     }
 
     /// α of the inner-sweep budget ρ = ⌊1 + α·(cost of the products)/(cost of a sweep)⌋;
@@ -343,6 +368,9 @@ where
         let par = problem.par();
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
         let (sweeps_h, sweeps_w) = self.inner_sweeps(data, k);
+        if self.extrapolation.is_some() {
+            check_no_mask("hals", data)?;
+        }
         let mut ws = Workspace {
             gram: GramWorkspace::new(par),
             pen_h,
@@ -358,6 +386,7 @@ where
             revived_w: vec![false; k],
             sweeps_h,
             sweeps_w,
+            ex: None,
         };
         if self.scaling {
             let (w, h) = (state.w.as_ref(), state.h.as_ref());
@@ -393,6 +422,7 @@ where
                 }
             }
         }
+        ws.ex = self.extrapolation.map(|e| Extrapolator::new(e, state));
         self.ws = Some(ws);
         Ok(())
     }
@@ -405,6 +435,9 @@ where
             .as_mut()
             .ok_or_else(|| NmfError::Unsupported("Hals::next_iter called before init".into()))?;
         let data = problem.data();
+        if let Some(ex) = ws.ex.as_mut() {
+            ex.begin(state);
+        }
         block_products(
             Block::H,
             data,
@@ -415,6 +448,10 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
+        if let Some(ex) = ws.ex.as_mut().filter(|e| e.needs_start()) {
+            let start = ex.block_objective(state.h.as_ref(), ws.utm_h.as_ref(), ws.utu.as_ref());
+            ex.start(start + penalty(state.w.as_ref(), ws.pen_w));
+        }
         let par = ws.gram.par();
         hals_sweeps(
             state.h.as_mut(),
@@ -425,6 +462,9 @@ where
             (&mut ws.alive, &mut ws.revived_h),
             &ws.order,
         );
+        if let Some(ex) = ws.ex.as_mut() {
+            ex.after_h(state);
+        }
         rebalance(state, &mut ws.revived_w, ws.pen_w, ws.pen_h);
         block_products(
             Block::W,
@@ -445,6 +485,12 @@ where
             (&mut ws.alive, &mut ws.revived_w),
             &ws.order,
         );
+        // The objective is read off the W step's products, so before the rebalancing (which
+        // leaves W H alone and does not raise the penalties).
+        if let Some(ex) = ws.ex.as_mut() {
+            let objective = ex.block_objective(state.w.as_ref().transpose(), ws.utm_w.as_ref(), ws.utu.as_ref());
+            ex.end(state, objective + penalty(state.h.as_ref(), ws.pen_h));
+        }
         rebalance(state, &mut ws.revived_h, ws.pen_w, ws.pen_h);
         Ok(IterInfo::none())
     }

@@ -9,8 +9,8 @@
 //! | [`Pgd`] | Frobenius, KL/Poisson | projected gradient on (W, H) jointly, Armijo search (Lin 2007 §4); monotone |
 //! | [`PgdAlt`] | Frobenius | Lin's alternating projected gradient (ANLS with PG subproblems); monotone |
 //! | [`Admm`] | Frobenius | AO-ADMM (Huang, Sidiropoulos & Liavas 2016), warm-started scaled duals; exact zeros |
-//! | [`Hals`] | Frobenius | accelerated HALS (Gillis & Glineur 2012), inner sweeps while they pay; monotone |
-//! | [`Anls`] | Frobenius | ANLS with block principal pivoting (Kim & Park 2011), exact block solves; monotone |
+//! | [`Hals`] | Frobenius | accelerated HALS (Gillis & Glineur 2012), inner sweeps while they pay; optional [extrapolation](extrapolate); monotone |
+//! | [`Anls`] | Frobenius | ANLS with block principal pivoting (Kim & Park 2011), exact block solves; optional [extrapolation](extrapolate); monotone |
 //! | [`Cd`] | Frobenius | scikit-learn's `solver='cd'`, same iterates and violation stop; monotone |
 //!
 //! Every solver honours elastic-net penalties and observation masks (Frobenius block solvers
@@ -38,6 +38,7 @@ pub mod admm;
 pub mod anls;
 mod block;
 pub mod cd;
+pub mod extrapolate;
 pub mod hals;
 pub mod mu;
 pub mod nnls;
@@ -48,6 +49,7 @@ pub mod transform;
 pub use admm::Admm;
 pub use anls::Anls;
 pub use cd::Cd;
+pub use extrapolate::Extrapolation;
 pub use hals::Hals;
 pub use mu::{Epsilon, Mu};
 pub use nnls::{Bpp, BppInfo, ParBpp};

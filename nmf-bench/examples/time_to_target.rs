@@ -89,8 +89,8 @@ where
         secs += t.elapsed().as_secs_f64();
         it += 1;
         value = score(&state);
-        if std::env::var("TRACE").is_ok() {
-            eprintln!("{it} {secs:.3} {value:.9}");
+        if trace {
+            eprintln!("{it} {secs:.6} {value:.12e}");
         }
         if info.converged {
             break;

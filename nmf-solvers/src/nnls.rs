@@ -155,7 +155,7 @@ impl<F: NmfFloat> ParBpp<F> {
                 let (va, vb) = v.split_at_col_mut((mid - lo) * CHUNK_COLS);
                 ((a, va), (b, vb))
             },
-            &|lo, _, (bpps, v): (&mut [Bpp<F>], MatMut<'_, F>)| {
+            |lo, _, (bpps, v): (&mut [Bpp<F>], MatMut<'_, F>)| {
                 let cols = v.ncols();
                 bpps[0].solve(q, b.subcols(lo * CHUNK_COLS, cols), v)
             },

@@ -139,7 +139,7 @@ pub(crate) fn bisect<P: Send>(
     grain: usize,
     payload: P,
     split: &(impl Fn(P, usize, usize) -> (P, P) + Sync),
-    f: &(impl Fn(usize, usize, P) + Sync),
+    f: impl Fn(usize, usize, P) + Sync,
 ) {
     bisect_reduce(par, range, grain, payload, split, f, &|(), ()| ());
 }
@@ -149,33 +149,51 @@ pub(crate) fn bisect<P: Send>(
 /// mid)`, and combines the leaves' values in the fixed tree of the bisection. Leaves and tree
 /// depend only on the range and the grain: the same work split and the same bits for every
 /// thread count (and for `Par::Seq`).
-pub fn bisect_reduce<P: Send, T: Send>(
+///
+/// Each leaf runs under pulp's runtime dispatch, compiled for the best instruction set the CPU
+/// has (AVX2 + FMA where present) — but only what is inlined into it: pass the leaf as a
+/// closure marked `#[inline(always)]` (and call only `#[inline(always)]` helpers from it), or
+/// it is compiled for the baseline (SSE2). The operations and their order are the same either
+/// way, so the results do not change.
+pub fn bisect_reduce<P: Send, T: Send, L: Fn(usize, usize, P) -> T + Sync>(
+    par: Par,
+    range: (usize, usize),
+    grain: usize,
+    payload: P,
+    split: &(impl Fn(P, usize, usize) -> (P, P) + Sync),
+    leaf: L,
+    combine: &(impl Fn(T, T) -> T + Sync),
+) -> T {
+    bisect_tree(par, range, grain.max(1), payload, split, &leaf, combine)
+}
+
+fn bisect_tree<P: Send, T: Send, L: Fn(usize, usize, P) -> T + Sync>(
     par: Par,
     (lo, hi): (usize, usize),
     grain: usize,
     payload: P,
     split: &(impl Fn(P, usize, usize) -> (P, P) + Sync),
-    leaf: &(impl Fn(usize, usize, P) -> T + Sync),
+    leaf: &L,
     combine: &(impl Fn(T, T) -> T + Sync),
 ) -> T {
-    let grain = grain.max(1);
     if hi - lo <= grain {
         clear_upper_simd_state();
-        // Compiled for the best instruction set the CPU has (AVX2 where present): the same
-        // operations in the same order, so the results do not change.
-        return Arch::new().dispatch(|| leaf(lo, hi, payload));
+        return Arch::new().dispatch(
+            #[inline(always)]
+            || leaf(lo, hi, payload),
+        );
     }
     // Split at a multiple of the grain so the leaves do not depend on the recursion depth.
     let mid = lo + ((hi - lo) / 2).div_ceil(grain) * grain;
     let (left, right) = split(payload, lo, mid);
     let (a, b) = match par {
         Par::Seq => (
-            bisect_reduce(par, (lo, mid), grain, left, split, leaf, combine),
-            bisect_reduce(par, (mid, hi), grain, right, split, leaf, combine),
+            bisect_tree(par, (lo, mid), grain, left, split, leaf, combine),
+            bisect_tree(par, (mid, hi), grain, right, split, leaf, combine),
         ),
         Par::Rayon(_) => rayon::join(
-            || bisect_reduce(par, (lo, mid), grain, left, split, leaf, combine),
-            || bisect_reduce(par, (mid, hi), grain, right, split, leaf, combine),
+            || bisect_tree(par, (lo, mid), grain, left, split, leaf, combine),
+            || bisect_tree(par, (mid, hi), grain, right, split, leaf, combine),
         ),
     };
     combine(a, b)
@@ -204,7 +222,7 @@ pub fn par_reduce<T: Send>(
     par: Par,
     n: usize,
     grain: usize,
-    leaf: &(impl Fn(usize, usize) -> T + Sync),
+    leaf: impl Fn(usize, usize) -> T + Sync,
     combine: &(impl Fn(T, T) -> T + Sync),
 ) -> T {
     bisect_reduce(
@@ -213,7 +231,8 @@ pub fn par_reduce<T: Send>(
         grain,
         (),
         &|(), _, _| ((), ()),
-        &|lo, hi, ()| leaf(lo, hi),
+        #[inline(always)]
+        |lo, hi, ()| leaf(lo, hi),
         combine,
     )
 }
@@ -261,7 +280,8 @@ fn pattern_gather<F: NmfFloat>(
         COLS_PER_TASK,
         out,
         &|o: MatMut<'_, F>, lo, mid| o.split_at_col_mut(mid - lo),
-        &|lo, hi, mut o: MatMut<'_, F>| {
+        #[inline(always)]
+        |lo, hi, mut o: MatMut<'_, F>| {
             for j in lo..hi {
                 let oj = o
                     .rb_mut()
@@ -332,7 +352,8 @@ fn pattern_scatter<F: NmfFloat>(
         acc,
         // lo and mid are multiples of the grain: (mid − lo)/grain whole leaves go left.
         &|a: &mut [F], lo, mid| a.split_at_mut((mid - lo) / grain * size),
-        &|lo, hi, buf: &mut [F]| {
+        #[inline(always)]
+        |lo, hi, buf: &mut [F]| {
             buf.fill(F::zero());
             for j in lo..hi {
                 let bj = col(b, j);
@@ -351,7 +372,8 @@ fn pattern_scatter<F: NmfFloat>(
         COLS_PER_TASK * 16,
         out,
         &|o: MatMut<'_, F>, lo, mid| o.split_at_col_mut(mid - lo),
-        &|lo, hi, mut o: MatMut<'_, F>| {
+        #[inline(always)]
+        |lo, hi, mut o: MatMut<'_, F>| {
             for i in lo..hi {
                 let oi = o
                     .rb_mut()
@@ -395,7 +417,8 @@ pub fn csc_times_par<F: NmfFloat>(s: CscRef<'_, F>, b: MatRef<'_, F>, out: MatMu
         rows_per_task(s.nrows, par),
         out,
         &|o: MatMut<'_, F>, lo, mid| o.split_at_row_mut(mid - lo),
-        &|lo, hi, mut o: MatMut<'_, F>| {
+        #[inline(always)]
+        |lo, hi, mut o: MatMut<'_, F>| {
             o.fill(F::zero());
             for j in 0..s.ncols {
                 let rows = &s.row_idx[s.col_ptr[j]..s.col_ptr[j + 1]];
@@ -440,7 +463,8 @@ pub fn csc_t_times_par<F: NmfFloat>(s: CscRef<'_, F>, a: MatRef<'_, F>, out: Mat
         COLS_PER_TASK,
         out,
         &|o: MatMut<'_, F>, lo, mid| o.split_at_row_mut(mid - lo),
-        &|lo, hi, mut o: MatMut<'_, F>| {
+        #[inline(always)]
+        |lo, hi, mut o: MatMut<'_, F>| {
             for c in 0..l {
                 let ac = a.col(c);
                 for j in lo..hi {
@@ -488,7 +512,8 @@ pub fn wh_at_pattern_par<F: NmfFloat>(
         COLS_PER_TASK,
         out,
         &|o: &mut [F], lo, mid| o.split_at_mut(cp[mid] - cp[lo]),
-        &|lo, hi, o: &mut [F]| {
+        #[inline(always)]
+        |lo, hi, o: &mut [F]| {
             for j in lo..hi {
                 let hj = h.col(j);
                 let range = cp[j]..cp[j + 1];
@@ -528,7 +553,8 @@ pub fn pattern_sums<F: NmfFloat>(
         par,
         s.ncols,
         COLS_PER_TASK,
-        &|lo, hi| {
+        #[inline(always)]
+        |lo, hi| {
             let (mut a, mut b) = (F::zero(), F::zero());
             for j in lo..hi {
                 let hj = col(h, j);

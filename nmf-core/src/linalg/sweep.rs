@@ -17,7 +17,6 @@
 //! grouping and the thread count, so the iterates are the same bits for every thread count.
 //! Padding lanes of the last group hold V = UtM = 0, which a sweep leaves at 0.
 
-use faer::traits::pulp::Arch;
 use faer::{MatMut, MatRef, Par};
 
 use super::bisect_reduce;
@@ -134,17 +133,16 @@ impl<F: NmfFloat> SweepPanel<F> {
             COLS_PER_TASK / lanes::<F>(),
             &mut self.v[..],
             &|v: &mut [F], lo, mid| v.split_at_mut((mid - lo) * group),
-            &|lo, hi, v: &mut [F]| {
-                // Compiled for the best instruction set the CPU has (AVX2 where present); the
-                // operations and their order are the same, so results do not change.
-                Arch::new().dispatch(|| {
-                    let m = &m[lo * group..hi * group];
-                    if lanes::<F>() == 64 {
-                        sweep_groups::<F, 64>(v, m, utu, order)
-                    } else {
-                        sweep_groups::<F, 16>(v, m, utu, order)
-                    }
-                })
+            // Inlined into the leaf's runtime dispatch (see bisect_reduce): AVX2 + FMA code
+            // where the CPU has it; the operations and their order do not change.
+            #[inline(always)]
+            |lo, hi, v: &mut [F]| {
+                let m = &m[lo * group..hi * group];
+                if lanes::<F>() == 64 {
+                    sweep_groups::<F, 64>(v, m, utu, order)
+                } else {
+                    sweep_groups::<F, 16>(v, m, utu, order)
+                }
             },
             &SweepStats::add,
         )

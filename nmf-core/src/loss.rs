@@ -376,33 +376,23 @@ pub fn beta_grad_parts<F: NmfFloat>(
     // Streamed over column blocks: A = X ⊙ Y^{β−2} and B = Y^{β−1} on observed entries,
     // then neg = Wᵀ A (or A Hᵀ) and pos = Wᵀ B (or B Hᵀ).
     let kl_shortcut = unmasked && beta == F::one();
-    let two = F::lit(2.0);
     stream_blocks(data, w, h, ws, |j0, xc, yc, obs, bufs| {
         let (mut ac, mut bc) = bufs;
         let c = xc.ncols();
-        for jj in 0..c {
-            for i in 0..xc.nrows() {
-                let observed = obs.is_none_or(|o| o(i, jj));
-                let (xv, yv) = (xc[(i, jj)], yc[(i, jj)]);
-                let (a, b) = if !observed {
-                    (F::zero(), F::zero())
-                } else if beta == two {
-                    (xv, yv)
-                } else if beta == F::one() {
-                    (xv / yv.max(y_floor), F::one())
-                } else {
-                    let yf = yv.max(y_floor);
-                    let yb = if beta < F::one() { yf } else { yv };
-                    // x = 0 contributes nothing, even where y^{β−2} is huge.
-                    let a = if xv == F::zero() {
-                        F::zero()
-                    } else {
-                        xv * yf.powf(beta - two)
-                    };
-                    (a, yb.powf(beta - F::one()))
-                };
-                ac[(i, jj)] = a;
-                bc[(i, jj)] = b;
+        match obs {
+            None => fill_ratio_parts(beta, y_floor, xc, yc, (ac.rb_mut(), bc.rb_mut()), par),
+            Some(o) => {
+                for jj in 0..c {
+                    for i in 0..xc.nrows() {
+                        let (a, b) = if o(i, jj) {
+                            ratio_parts(beta, y_floor, xc[(i, jj)], yc[(i, jj)])
+                        } else {
+                            (F::zero(), F::zero())
+                        };
+                        ac[(i, jj)] = a;
+                        bc[(i, jj)] = b;
+                    }
+                }
             }
         }
         let (ac, bc) = (ac.rb(), bc.rb());
@@ -440,6 +430,81 @@ pub fn beta_grad_parts<F: NmfFloat>(
     if kl_shortcut {
         fill_kl_denominator(block, w, h, pos, ws);
     }
+}
+
+/// `(x ⊙ y^{β−2}, y^{β−1})` of one entry, with the floors of the MU denominators: KL gives
+/// `(x / max(y, floor), 1)`.
+#[inline(always)]
+fn ratio_parts<F: NmfFloat>(beta: F, y_floor: F, xv: F, yv: F) -> (F, F) {
+    let two = F::lit(2.0);
+    if beta == two {
+        (xv, yv)
+    } else if beta == F::one() {
+        (xv / yv.max(y_floor), F::one())
+    } else {
+        let yf = yv.max(y_floor);
+        let yb = if beta < F::one() { yf } else { yv };
+        // x = 0 contributes nothing, even where y^{β−2} is huge.
+        let a = if xv == F::zero() {
+            F::zero()
+        } else {
+            xv * yf.powf(beta - two)
+        };
+        (a, yb.powf(beta - F::one()))
+    }
+}
+
+/// [`ratio_parts`] over a fully observed block, in parallel over columns (each entry on its
+/// own: the split changes no value). KL, the common case, has its own loop: one division per
+/// entry, vectorised, and B (all ones) is not written.
+fn fill_ratio_parts<F: NmfFloat>(
+    beta: F,
+    y_floor: F,
+    xc: MatRef<'_, F>,
+    yc: MatRef<'_, F>,
+    bufs: (MatMut<'_, F>, MatMut<'_, F>),
+    par: Par,
+) {
+    let (m, c) = (xc.nrows(), xc.ncols());
+    let unit = |a: MatRef<'_, F>| a.row_stride() == 1;
+    let contiguous = unit(xc) && unit(yc) && bufs.0.row_stride() == 1 && bufs.1.row_stride() == 1;
+    let grain = (1usize << 14).div_ceil(m.max(1));
+    linalg::bisect(
+        if contiguous { par } else { Par::Seq },
+        (0, c),
+        grain,
+        bufs,
+        &|(a, b): (MatMut<'_, F>, MatMut<'_, F>), lo, mid| {
+            let (a0, a1) = a.split_at_col_mut(mid - lo);
+            let (b0, b1) = b.split_at_col_mut(mid - lo);
+            ((a0, b0), (a1, b1))
+        },
+        #[inline(always)]
+        |lo, hi, (mut a, mut b): (MatMut<'_, F>, MatMut<'_, F>)| {
+            for j in lo..hi {
+                let jj = j - lo;
+                if contiguous && beta == F::one() {
+                    let x = xc.col(j).try_as_col_major().expect("unit stride").as_slice();
+                    let y = yc.col(j).try_as_col_major().expect("unit stride").as_slice();
+                    let aj = a
+                        .rb_mut()
+                        .col_mut(jj)
+                        .try_as_col_major_mut()
+                        .expect("unit stride")
+                        .as_slice_mut();
+                    for ((o, xv), yv) in aj.iter_mut().zip(x).zip(y) {
+                        *o = *xv / yv.max(y_floor);
+                    }
+                    continue;
+                }
+                for i in 0..m {
+                    let (av, bv) = ratio_parts(beta, y_floor, xc[(i, j)], yc[(i, j)]);
+                    a[(i, jj)] = av;
+                    b[(i, jj)] = bv;
+                }
+            }
+        },
+    );
 }
 
 /// Σ_ij (W H)_ij = Σ_l colsum(W)_l · rowsum(H)_l.

@@ -8,7 +8,8 @@
 //! DIR holds `x.npy` (dense, samples × features, C order: X_skᵀ column-major is X, features ×
 //! samples) or `indptr.npy`, `indices.npy`, `data.npy`, `shape.npy` (a CSR samples × features
 //! matrix, which is the CSC form of X). SOLVER is `hals`, `hals:ALPHA:DELTA`, `anls`, `cd`,
-//! `mu`, `hals-x` or `anls-x` (extrapolated; Frobenius targets: relative error) or `mu-kl`
+//! `mu`, `hals-x` or `anls-x` (extrapolated; `anls-x:B0:ETA:G:GB` sets the schedule; Frobenius
+//! targets: relative error) or `mu-kl`
 //! (target: generalized KL divergence). Only the initialisation and the solver's own steps
 //! are timed; the error after each iteration is computed outside the clock. With `TRACE` set
 //! in the environment, each iteration's seconds and score go to stderr.
@@ -178,6 +179,31 @@ fn main() {
             goal,
             rel,
         ),
+        o if o.starts_with("anls-x:") || o.starts_with("hals-x:") => {
+            let v: Vec<f64> = o[7..].split(':').map(|x| x.parse().expect("number")).collect();
+            let sched = Extrapolation::new(v[0], v[1], v[2], v[3]).expect("schedule");
+            if o.starts_with("anls") {
+                run(
+                    &data,
+                    start,
+                    Frobenius,
+                    Anls::new().with_extrapolation(sched),
+                    par,
+                    goal,
+                    rel,
+                )
+            } else {
+                run(
+                    &data,
+                    start,
+                    Frobenius,
+                    Hals::new().with_extrapolation(sched),
+                    par,
+                    goal,
+                    rel,
+                )
+            }
+        }
         "cd" => run(&data, start, Frobenius, cd, par, goal, rel),
         "mu" => run(&data, start, Frobenius, Mu::new(), par, goal, rel),
         "mu-kl" => run(&data, start, KullbackLeibler, Mu::new(), par, goal, kl),

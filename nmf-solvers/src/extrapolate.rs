@@ -14,7 +14,7 @@
 //! The iterate is (W_k, Ĥ_k): W_k is the W step's answer to Ĥ_k, so its objective is read off
 //! the W step's products for O(m·k²) (no extra product with X). When it is not below the last
 //! accepted objective the step is undone (the iterate goes back to the accepted pair, the next
-//! H step starts from the accepted W), β shrinks by η and its cap becomes the failed β;
+//! step is a plain one from it, which cannot fail), β shrinks by η and its cap becomes the failed β;
 //! otherwise β grows by γ up to its cap, and the cap by γ̄ up to 1. So the objective never
 //! rises, and a restart costs one wasted iteration.
 //!
@@ -117,6 +117,8 @@ pub(crate) struct Extrapolator<F> {
     h_accepted: Mat<F>,
     scratch: Vec<F>,
     restarts: usize,
+    // The step after an undone one is a plain step (β = 0): it cannot be undone.
+    plain_next: bool,
 }
 
 impl<F: NmfFloat> Extrapolator<F> {
@@ -135,6 +137,7 @@ impl<F: NmfFloat> Extrapolator<F> {
             h_accepted: state.h.clone(),
             scratch: vec![F::zero(); k],
             restarts: 0,
+            plain_next: false,
         }
     }
 
@@ -163,7 +166,7 @@ impl<F: NmfFloat> Extrapolator<F> {
     /// After the H step: H_k is kept, and Ĥ_k = max(0, H_k + β(H_k − H_{k−1})) replaces it.
     pub(crate) fn after_h(&mut self, state: &mut NmfState<F>) {
         self.h_fresh.copy_from(&state.h);
-        let beta = self.beta;
+        let beta = if self.plain_next { F::zero() } else { self.beta };
         for j in 0..state.h.ncols() {
             let prev = self.h_prev.col_as_slice(j);
             for (v, p) in state.h.col_as_slice_mut(j).iter_mut().zip(prev) {
@@ -199,6 +202,7 @@ impl<F: NmfFloat> Extrapolator<F> {
             self.beta /= s.eta;
             self.restarts += 1;
         }
+        self.plain_next = !better;
         better
     }
 

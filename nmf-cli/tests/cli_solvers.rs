@@ -115,6 +115,31 @@ fn extrapolated_hals_and_anls_never_raise_the_objective() {
             objectives.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-12)),
             "{solver}: {objectives:?}"
         );
+        // The flag changes the iterates: a plain run of the same length ends elsewhere.
+        let plain = tmp.path().join(format!("{solver}-plain"));
+        let o = nmf(&[
+            "fit",
+            &pbmc_small(),
+            "--transpose",
+            "-k",
+            "3",
+            "--solver",
+            solver,
+            "--tol",
+            "0",
+            "--max-iter",
+            "40",
+            "-o",
+            plain.to_str().unwrap(),
+            "-q",
+        ]);
+        assert!(o.status.success());
+        let p = summary(&plain);
+        assert_eq!(p["extrapolate"], false);
+        assert_ne!(
+            p["objective"], s["objective"],
+            "{solver}: --extrapolate changed nothing"
+        );
     }
 }
 

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! H_k = update_H(Ŵ_{k−1})               Ĥ_k = max(0, H_k + β (H_k − H_{k−1}))
-//! W_k = update_W(Ĥ_k)                   Ŵ_k = W_k + β (W_k − W_{k−1})
+//! W_k = update_W(Ĥ_k)                   Ŵ_k = max(0, W_k + β (W_k − W_{k−1}))
 //! ```
 //!
 //! The iterate is (W_k, Ĥ_k): W_k is the W step's answer to Ĥ_k, so its objective is read off
@@ -16,7 +16,11 @@
 //! accepted objective the step is undone (the iterate goes back to the accepted pair, the next
 //! step is a plain one from it, which cannot fail), β shrinks by η and its cap becomes the failed β;
 //! otherwise β grows by γ up to its cap, and the cap by γ̄ up to 1. So the objective never
-//! rises, and a restart costs one wasted iteration.
+//! rises, and a restart costs one wasted iteration. Ŵ is projected onto W ≥ 0 like Ĥ, so every
+//! iterate is non-negative, and the objective is summed in f64 (f32 round-off would otherwise
+//! decide near convergence). An undone iteration leaves the iterate unchanged, so an objective
+//! tolerance checked after every single iteration (`check_every = 1`) would stop there; the
+//! default checks every 10 iterations.
 //!
 //! Reference: A. M. S. Ang and N. Gillis, "Accelerating nonnegative matrix factorization
 //! algorithms using extrapolation", Neural Computation 31(2), 2019 (their parameters:
@@ -109,7 +113,7 @@ pub(crate) struct Extrapolator<F> {
     beta: F,
     cap: F,
     // Objective (without the constant ½‖X‖²) of the accepted iterate; None before it is known.
-    accepted: Option<F>,
+    accepted: Option<f64>,
     w_hat: Mat<F>,
     w_prev: Mat<F>,
     h_prev: Mat<F>,
@@ -159,7 +163,7 @@ impl<F: NmfFloat> Extrapolator<F> {
     }
 
     /// The accepted iterate's objective, from the first H step's products (Ŵ = W then).
-    pub(crate) fn start(&mut self, objective: F) {
+    pub(crate) fn start(&mut self, objective: f64) {
         self.accepted = Some(objective);
     }
 
@@ -177,9 +181,11 @@ impl<F: NmfFloat> Extrapolator<F> {
 
     /// After the W step, with the objective of (W_k, Ĥ_k): accepts the step (and extrapolates
     /// W) or undoes it. Returns whether it was accepted.
-    pub(crate) fn end(&mut self, state: &mut NmfState<F>, objective: F) -> bool {
+    pub(crate) fn end(&mut self, state: &mut NmfState<F>, objective: f64) -> bool {
         let s = self.schedule;
-        let better = self.accepted.is_none_or(|a| objective <= a) && objective.is_finite();
+        // A plain step is monotone by itself: it is kept even when round-off near convergence
+        // puts its objective a hair above the accepted one (else undo → plain → undo forever).
+        let better = objective.is_finite() && (self.plain_next || self.accepted.is_none_or(|a| objective <= a));
         if better {
             self.accepted = Some(objective);
             let beta = self.beta;
@@ -187,7 +193,7 @@ impl<F: NmfFloat> Extrapolator<F> {
                 let w = state.w.col_as_slice(j);
                 let prev = self.w_prev.col_as_slice_mut(j);
                 for ((hat, p), v) in self.w_hat.col_as_slice_mut(j).iter_mut().zip(prev.iter_mut()).zip(w) {
-                    *hat = *v + beta * (*v - *p);
+                    *hat = (*v + beta * (*v - *p)).max(F::zero());
                     *p = *v;
                 }
             }
@@ -206,12 +212,29 @@ impl<F: NmfFloat> Extrapolator<F> {
         better
     }
 
+    /// Follows a rescaling of component `l` (`w_l ← c·w_l`, `h_l ← h_l/c`, which leaves W H
+    /// alone) into every remembered block, so that an undone step restores a consistent pair.
+    pub(crate) fn rescale(&mut self, l: usize, c: F) {
+        for w in [&mut self.w_prev, &mut self.w_hat] {
+            for v in w.col_as_slice_mut(l) {
+                *v *= c;
+            }
+        }
+        for h in [&mut self.h_prev, &mut self.h_fresh, &mut self.h_accepted] {
+            for j in 0..h.ncols() {
+                h[(l, j)] /= c;
+            }
+        }
+    }
+
     /// `Σ_j ½ v_jᵀ·utu·v_j − v_jᵀ·utm_j` for a block V (k×c) and its normal-equation pieces:
     /// the block objective ½‖X − U V‖² + penalties, less the constant ½‖X‖².
-    pub(crate) fn block_objective(&mut self, v: MatRef<'_, F>, utm: MatRef<'_, F>, utu: MatRef<'_, F>) -> F {
+    /// Summed in f64, so that accepting or undoing a step near convergence is not decided by
+    /// f32 round-off.
+    pub(crate) fn block_objective(&mut self, v: MatRef<'_, F>, utm: MatRef<'_, F>, utu: MatRef<'_, F>) -> f64 {
         let k = v.nrows();
         let half = F::lit(0.5);
-        let mut total = F::zero();
+        let mut total = 0.0f64;
         for j in 0..v.ncols() {
             for a in 0..k {
                 let mut s = F::zero();
@@ -220,29 +243,28 @@ impl<F: NmfFloat> Extrapolator<F> {
                 }
                 self.scratch[a] = s;
             }
-            let mut col = F::zero();
             for a in 0..k {
-                col += v[(a, j)] * (half * self.scratch[a] - utm[(a, j)]);
+                total += (v[(a, j)] * (half * self.scratch[a] - utm[(a, j)])).to_f64_lossy();
             }
-            total += col;
         }
         total
     }
 }
 
 /// The elastic-net penalty `l1·ΣV + ½·l2·‖V‖²` of a block.
-pub(crate) fn penalty<F: NmfFloat>(v: MatRef<'_, F>, (l1, l2): (F, F)) -> F {
+pub(crate) fn penalty<F: NmfFloat>(v: MatRef<'_, F>, (l1, l2): (F, F)) -> f64 {
     if l1 == F::zero() && l2 == F::zero() {
-        return F::zero();
+        return 0.0;
     }
-    let (mut sum, mut sq) = (F::zero(), F::zero());
+    let (mut sum, mut sq) = (0.0f64, 0.0f64);
     for j in 0..v.ncols() {
         for x in v.col(j).iter() {
-            sum += *x;
-            sq += *x * *x;
+            let x = x.to_f64_lossy();
+            sum += x;
+            sq += x * x;
         }
     }
-    l1 * sum + F::lit(0.5) * l2 * sq
+    l1.to_f64_lossy() * sum + 0.5 * l2.to_f64_lossy() * sq
 }
 
 /// Extrapolation needs the objective from the block products, which masks replace by an

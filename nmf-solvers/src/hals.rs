@@ -313,7 +313,13 @@ fn revive_rows<F: NmfFloat>(mut v: MatMut<'_, F>, alive: &[bool]) -> bool {
 /// Rebalances the components flagged in `revived` (and clears the flags): `w_l ← c·w_l`,
 /// `h_l ← h_l/c` with `c = √(‖h_l‖/‖w_l‖)`, which leaves W H unchanged, applied only if the
 /// elastic-net penalties do not rise.
-fn rebalance<F: NmfFloat>(state: &mut NmfState<F>, revived: &mut [bool], (l1_w, l2_w): (F, F), (l1_h, l2_h): (F, F)) {
+fn rebalance<F: NmfFloat>(
+    state: &mut NmfState<F>,
+    revived: &mut [bool],
+    (l1_w, l2_w): (F, F),
+    (l1_h, l2_h): (F, F),
+    mut ex: Option<&mut Extrapolator<F>>,
+) {
     let half = F::lit(0.5);
     for (l, flag) in revived.iter_mut().enumerate() {
         if !*flag {
@@ -347,6 +353,9 @@ fn rebalance<F: NmfFloat>(state: &mut NmfState<F>, revived: &mut [bool], (l1_w, 
         }
         for j in 0..state.h.ncols() {
             state.h[(l, j)] /= c;
+        }
+        if let Some(ex) = ex.as_deref_mut() {
+            ex.rescale(l, c);
         }
     }
 }
@@ -465,7 +474,7 @@ where
         if let Some(ex) = ws.ex.as_mut() {
             ex.after_h(state);
         }
-        rebalance(state, &mut ws.revived_w, ws.pen_w, ws.pen_h);
+        rebalance(state, &mut ws.revived_w, ws.pen_w, ws.pen_h, ws.ex.as_mut());
         block_products(
             Block::W,
             data,
@@ -491,7 +500,7 @@ where
             let objective = ex.block_objective(state.w.as_ref().transpose(), ws.utm_w.as_ref(), ws.utu.as_ref());
             ex.end(state, objective + penalty(state.h.as_ref(), ws.pen_h));
         }
-        rebalance(state, &mut ws.revived_h, ws.pen_w, ws.pen_h);
+        rebalance(state, &mut ws.revived_h, ws.pen_w, ws.pen_h, ws.ex.as_mut());
         Ok(IterInfo::none())
     }
 }

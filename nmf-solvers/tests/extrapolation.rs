@@ -33,6 +33,8 @@ where
     for _ in 0..iters {
         solver.next_iter(&problem, &mut state).unwrap();
         objectives.push(problem.evaluate(&state).unwrap().objective);
+        let nonneg = |m: &Mat<F>| (0..m.ncols()).all(|j| m.col(j).iter().all(|v| *v >= F::zero()));
+        assert!(nonneg(&state.w) && nonneg(&state.h), "a negative entry in the iterate");
     }
     (objectives, state)
 }
@@ -160,4 +162,55 @@ fn masked_x_and_bad_schedules_are_refused() {
         );
     }
     assert!(Extrapolation::new(0.0, 1.0, 1.0, 1.0).is_ok());
+}
+
+/// After an undone step comes a plain one, which cannot be undone: restarts never follow each
+/// other.
+#[test]
+fn no_two_steps_in_a_row_are_undone() {
+    for (what, data) in [
+        ("sparse planted", planted(3)),
+        ("dense pbmc_small", Data::dense(pbmc_small::<f64>().to_dense()).unwrap()),
+    ] {
+        let (w, h) = initialize(&data, 5, &Init::NndsvdA, 0, Par::Seq).unwrap();
+        let mut state = NmfState { w, h };
+        let problem =
+            NmfProblem::new(&data, Frobenius, ElasticNet::default(), ElasticNet::default(), Par::Seq).unwrap();
+        let mut a = anls_x::<f64>();
+        a.init(&problem, &mut state).unwrap();
+        let mut last = 0;
+        let mut undone_before = false;
+        for it in 0..120 {
+            a.next_iter(&problem, &mut state).unwrap();
+            let undone = a.restarts() > last;
+            assert!(!(undone && undone_before), "{what}: two undone steps in a row at {it}");
+            undone_before = undone;
+            last = a.restarts();
+        }
+        assert!(last > 0, "{what}: nothing was undone");
+    }
+}
+
+/// A dead component is revived and rebalanced (w_l·c, h_l/c) with extrapolation on: the
+/// objective stays monotone and the component comes back.
+#[test]
+fn revived_components_keep_the_objective_monotone() {
+    let data = Data::sparse(pbmc_small::<f64>()).unwrap();
+    let (mut w, mut h) = initialize(&data, 3, &Init::NndsvdA, 0, Par::Seq).unwrap();
+    w.as_mut().col_mut(2).fill(0.0);
+    h.as_mut().row_mut(2).fill(0.0);
+    let mut state = NmfState { w, h };
+    let mut problem =
+        NmfProblem::new(&data, Frobenius, ElasticNet::default(), ElasticNet::default(), Par::Seq).unwrap();
+    let mut hx = hals_x::<f64>();
+    hx.init(&problem, &mut state).unwrap();
+    let mut objectives = vec![problem.evaluate(&state).unwrap().objective];
+    for _ in 0..150 {
+        hx.next_iter(&problem, &mut state).unwrap();
+        objectives.push(problem.evaluate(&state).unwrap().objective);
+    }
+    assert_monotone(&objectives, 1e-12, "hals-x with a revived component");
+    let size: f64 =
+        state.w.col(2).iter().map(|v| v * v).sum::<f64>() * state.h.row(2).iter().map(|v| v * v).sum::<f64>();
+    assert!(size > 0.0, "component 2 was not revived");
 }

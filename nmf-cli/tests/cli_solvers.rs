@@ -77,26 +77,30 @@ fn every_solver_fits_from_the_command_line() {
 #[test]
 fn extrapolated_hals_and_anls_never_raise_the_objective() {
     let tmp = tempfile::tempdir().unwrap();
-    for solver in ["hals", "anls"] {
-        let out = tmp.path().join(solver);
-        let o = nmf(&[
+    // 40 iterations of `solver` on pbmc_small, k = 3, with `extra` flags; the summary.
+    let fit = |solver: &str, name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
             "fit",
-            &pbmc_small(),
             "--transpose",
             "-k",
             "3",
             "--solver",
             solver,
-            "--extrapolate",
             "--tol",
             "0",
             "--max-iter",
             "40",
-            "-o",
-            out.to_str().unwrap(),
-            "-q",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let input = pbmc_small();
+        args.extend_from_slice(&[&input, "-o", out.to_str().unwrap(), "-q"]);
+        let o = nmf(&args);
         assert!(o.status.success(), "{solver}: {}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    for solver in ["hals", "anls"] {
+        let out = fit(solver, solver, &["--extrapolate"]);
         let s = summary(&out);
         assert_eq!(s["extrapolate"], true);
         assert!(
@@ -116,25 +120,7 @@ fn extrapolated_hals_and_anls_never_raise_the_objective() {
             "{solver}: {objectives:?}"
         );
         // The flag changes the iterates: a plain run of the same length ends elsewhere.
-        let plain = tmp.path().join(format!("{solver}-plain"));
-        let o = nmf(&[
-            "fit",
-            &pbmc_small(),
-            "--transpose",
-            "-k",
-            "3",
-            "--solver",
-            solver,
-            "--tol",
-            "0",
-            "--max-iter",
-            "40",
-            "-o",
-            plain.to_str().unwrap(),
-            "-q",
-        ]);
-        assert!(o.status.success());
-        let p = summary(&plain);
+        let p = summary(&fit(solver, &format!("{solver}-plain"), &[]));
         assert_eq!(p["extrapolate"], false);
         assert_ne!(
             p["objective"], s["objective"],

@@ -63,7 +63,7 @@ use nmf_core::{
     Solver,
 };
 
-use crate::extrapolate::{check_no_mask, penalty, Extrapolation, Extrapolator};
+use crate::extrapolate::{check_no_mask, Extrapolation, Extrapolator};
 use crate::nnls::{BppInfo, ParBpp};
 
 /// ANLS with block principal pivoting. See the [module docs](self).
@@ -165,9 +165,8 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        if let Some(ex) = ws.ex.as_mut().filter(|e| e.needs_start()) {
-            let start = ex.block_objective(state.h.as_ref(), ws.utm_h.as_ref(), ws.utu.as_ref());
-            ex.start(start + penalty(state.w.as_ref(), ws.pen_w));
+        if let Some(ex) = ws.ex.as_mut() {
+            ex.start(state, (ws.utm_h.as_ref(), ws.utu.as_ref()), ws.pen_w);
         }
         let par = ws.gram.par();
         ws.last[0] = ws
@@ -193,8 +192,7 @@ where
             par,
         )?;
         if let Some(ex) = ws.ex.as_mut() {
-            let objective = ex.block_objective(state.w.as_ref().transpose(), ws.utm_w.as_ref(), ws.utu.as_ref());
-            ex.end(state, objective + penalty(state.h.as_ref(), ws.pen_h));
+            ex.end(state, (ws.utm_w.as_ref(), ws.utu.as_ref()), ws.pen_h);
         }
         Ok(IterInfo::none())
     }

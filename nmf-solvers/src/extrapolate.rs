@@ -156,15 +156,13 @@ impl<F: NmfFloat> Extrapolator<F> {
         state.w.copy_from(&self.w_hat);
     }
 
-    /// Whether the accepted objective is still unknown (first iteration): then the solver
-    /// passes it from its H-step products to [`Extrapolator::start`].
-    pub(crate) fn needs_start(&self) -> bool {
-        self.accepted.is_none()
-    }
-
-    /// The accepted iterate's objective, from the first H step's products (Ŵ = W then).
-    pub(crate) fn start(&mut self, objective: f64) {
-        self.accepted = Some(objective);
+    /// On the first iteration (Ŵ = W then), reads the accepted iterate's objective off the H
+    /// step's products `(utm_h, utu)`; `pen_w` is W's elastic net.
+    pub(crate) fn start(&mut self, state: &NmfState<F>, (utm_h, utu): (MatRef<'_, F>, MatRef<'_, F>), pen_w: (F, F)) {
+        if self.accepted.is_none() {
+            let objective = self.block_objective(state.h.as_ref(), utm_h, utu) + penalty(state.w.as_ref(), pen_w);
+            self.accepted = Some(objective);
+        }
     }
 
     /// After the H step: H_k is kept, and Ĥ_k = max(0, H_k + β(H_k − H_{k−1})) replaces it.
@@ -179,9 +177,17 @@ impl<F: NmfFloat> Extrapolator<F> {
         }
     }
 
-    /// After the W step, with the objective of (W_k, Ĥ_k): accepts the step (and extrapolates
-    /// W) or undoes it. Returns whether it was accepted.
-    pub(crate) fn end(&mut self, state: &mut NmfState<F>, objective: f64) -> bool {
+    /// After the W step: reads the objective of (W_k, Ĥ_k) off the W step's products
+    /// `(utm_w, utu)` (`pen_h` is H's elastic net), then accepts the step (and extrapolates W) or
+    /// undoes it. Returns whether it was accepted.
+    pub(crate) fn end(
+        &mut self,
+        state: &mut NmfState<F>,
+        (utm_w, utu): (MatRef<'_, F>, MatRef<'_, F>),
+        pen_h: (F, F),
+    ) -> bool {
+        let objective =
+            self.block_objective(state.w.as_ref().transpose(), utm_w, utu) + penalty(state.h.as_ref(), pen_h);
         let s = self.schedule;
         // A plain step is monotone by itself: it is kept even when round-off near convergence
         // puts its objective a hair above the accepted one (else undo → plain → undo forever).
@@ -231,7 +237,7 @@ impl<F: NmfFloat> Extrapolator<F> {
     /// the block objective ½‖X − U V‖² + penalties, less the constant ½‖X‖².
     /// Summed in f64, so that accepting or undoing a step near convergence is not decided by
     /// f32 round-off.
-    pub(crate) fn block_objective(&mut self, v: MatRef<'_, F>, utm: MatRef<'_, F>, utu: MatRef<'_, F>) -> f64 {
+    fn block_objective(&mut self, v: MatRef<'_, F>, utm: MatRef<'_, F>, utu: MatRef<'_, F>) -> f64 {
         let k = v.nrows();
         let half = F::lit(0.5);
         let mut total = 0.0f64;

@@ -89,7 +89,7 @@
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{Mat, MatMut, MatRef, Par};
 
-use crate::extrapolate::{check_no_mask, penalty, Extrapolation, Extrapolator};
+use crate::extrapolate::{check_no_mask, Extrapolation, Extrapolator};
 use nmf_core::{
     block_products, linalg, linalg::SweepPanel, Block, Constraint, Data, GramWorkspace, IterInfo, Loss, Matrix,
     NmfError, NmfFloat, NmfParamsError, NmfProblem, NmfState, Result, Solver,
@@ -457,9 +457,8 @@ where
             ws.utu.as_mut(),
             &mut ws.gram,
         );
-        if let Some(ex) = ws.ex.as_mut().filter(|e| e.needs_start()) {
-            let start = ex.block_objective(state.h.as_ref(), ws.utm_h.as_ref(), ws.utu.as_ref());
-            ex.start(start + penalty(state.w.as_ref(), ws.pen_w));
+        if let Some(ex) = ws.ex.as_mut() {
+            ex.start(state, (ws.utm_h.as_ref(), ws.utu.as_ref()), ws.pen_w);
         }
         let par = ws.gram.par();
         hals_sweeps(
@@ -497,8 +496,7 @@ where
         // The objective is read off the W step's products, so before the rebalancing (which
         // leaves W H alone and does not raise the penalties).
         if let Some(ex) = ws.ex.as_mut() {
-            let objective = ex.block_objective(state.w.as_ref().transpose(), ws.utm_w.as_ref(), ws.utu.as_ref());
-            ex.end(state, objective + penalty(state.h.as_ref(), ws.pen_h));
+            ex.end(state, (ws.utm_w.as_ref(), ws.utu.as_ref()), ws.pen_h);
         }
         rebalance(state, &mut ws.revived_h, ws.pen_w, ws.pen_h, ws.ex.as_mut());
         Ok(IterInfo::none())

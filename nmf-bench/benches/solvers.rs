@@ -25,7 +25,7 @@ use nmf_core::{
     initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFloat, NmfProblem, NmfState,
     Solver,
 };
-use nmf_solvers::{Admm, Anls, Cd, Hals, Mu, Pgd, PgdAlt};
+use nmf_solvers::{Admm, Anls, Cd, Hals, KlCd, Mu, Pgd, PgdAlt};
 use nmf_synth::{simulate, PlantedSpec};
 
 /// (features, samples, rank).
@@ -100,6 +100,7 @@ fn nmf_iter(c: &mut Criterion) {
         bench_iter(&mut group, "cd", inst, Frobenius, Cd::new());
         bench_iter(&mut group, "mu-kl", inst, KullbackLeibler, Mu::new());
         bench_iter(&mut group, "pgd-kl", inst, KullbackLeibler, Pgd::new());
+        bench_iter(&mut group, "cd-kl", inst, KullbackLeibler, KlCd::new());
     }
     group.finish();
 }

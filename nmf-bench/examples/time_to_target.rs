@@ -9,7 +9,7 @@
 //! samples) or `indptr.npy`, `indices.npy`, `data.npy`, `shape.npy` (a CSR samples × features
 //! matrix, which is the CSC form of X). SOLVER is `hals`, `hals:ALPHA:DELTA`, `anls`, `cd`,
 //! `mu`, `hals-x` or `anls-x` (extrapolated; `anls-x:B0:ETA:G:GB` sets the schedule; Frobenius
-//! targets: relative error) or `mu-kl`
+//! targets: relative error), `mu-kl`, `cd-kl` or `cd-kl:NEWTON[:TOL]`
 //! (target: generalized KL divergence). Only the initialisation and the solver's own steps
 //! are timed; the error after each iteration is computed outside the clock. With `TRACE` set
 //! in the environment, each iteration's seconds and score go to stderr.
@@ -23,7 +23,7 @@ use nmf_core::{
     initialize, metrics, CscMatrix, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfProblem, NmfState,
     Solver,
 };
-use nmf_solvers::{Anls, Cd, Extrapolation, Hals, Mu};
+use nmf_solvers::{Anls, Cd, Extrapolation, Hals, KlCd, Mu};
 
 fn read_f64(path: &Path) -> Vec<f64> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -207,6 +207,18 @@ fn main() {
         "cd" => run(&data, start, Frobenius, cd, par, goal, rel),
         "mu" => run(&data, start, Frobenius, Mu::new(), par, goal, rel),
         "mu-kl" => run(&data, start, KullbackLeibler, Mu::new(), par, goal, kl),
+        "cd-kl" => run(&data, start, KullbackLeibler, KlCd::new(), par, goal, kl),
+        o if o.starts_with("cd-kl:") => {
+            let v: Vec<&str> = o[6..].split(':').collect();
+            let solver = KlCd::new()
+                .with_newton_steps(v[0].parse().expect("Newton steps"))
+                .expect("1..=50");
+            let solver = match v.get(1) {
+                Some(t) => solver.with_newton_tol(t.parse().expect("tolerance")).expect(">= 0"),
+                None => solver,
+            };
+            run(&data, start, KullbackLeibler, solver, par, goal, kl)
+        }
         other => panic!("unknown solver {other}"),
     };
     let (m, n) = (data.nrows(), data.ncols());

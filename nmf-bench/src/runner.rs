@@ -12,7 +12,7 @@ use nmf_core::{
     block_products, initialize, Block, Data, Frobenius, GramWorkspace, Init, KullbackLeibler, Loss, LossWorkspace,
     NmfError, NmfFit, NmfParams, NmfValidParams, Result,
 };
-use nmf_solvers::{Admm, Anls, Bpp, Cd, Hals, Mu, Pgd, PgdAlt};
+use nmf_solvers::{Admm, Anls, Bpp, Cd, Hals, KlCd, Mu, Pgd, PgdAlt};
 use nmf_synth::{simulate, Planted, PlantedSpec};
 
 /// The solvers of nmf-solvers, by their command-line names.
@@ -30,7 +30,7 @@ pub enum SolverKind {
     Hals,
     /// [`Anls`]: ANLS with block principal pivoting.
     Anls,
-    /// [`Cd`]: scikit-learn's coordinate descent.
+    /// [`Cd`]: scikit-learn's coordinate descent; for KL, [`KlCd`] (Newton coordinate descent).
     Cd,
 }
 
@@ -354,6 +354,7 @@ fn fit_one<L: Loss<f64>>(p: &NmfValidParams<f64>, data: &Data<f64>, loss: L, kin
         SolverKind::Admm => p.fit(data, loss, Admm::new()),
         SolverKind::Hals => p.fit(data, loss, Hals::new()),
         SolverKind::Anls => p.fit(data, loss, Anls::new()),
+        SolverKind::Cd if loss.beta() == 1.0 => p.fit(data, loss, KlCd::new()),
         SolverKind::Cd => p.fit(data, loss, Cd::new()),
     }
 }

@@ -155,7 +155,8 @@ pub enum SolverChoice {
     Hals,
     /// ANLS with block principal pivoting (Kim & Park): Frobenius.
     Anls,
-    /// scikit-learn's coordinate descent (`solver='cd'`): Frobenius.
+    /// Coordinate descent: scikit-learn's (`solver='cd'`) for Frobenius; for KL, Newton
+    /// coordinate descent (Hsieh & Dhillon 2011).
     Cd,
 }
 

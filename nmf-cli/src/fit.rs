@@ -9,7 +9,7 @@ use nmf_core::{
     BetaDivergence, Data, Frobenius, Init, KullbackLeibler, Loss, Matrix, NmfFit, NmfFloat, NmfParams, NmfValidParams,
 };
 use nmf_core::{NmfProblem, Solver};
-use nmf_solvers::{Admm, Anls, Cd, Epsilon, Extrapolation, Hals, Mu, Pgd, PgdAlt};
+use nmf_solvers::{Admm, Anls, Cd, Epsilon, Extrapolation, Hals, KlCd, Mu, Pgd, PgdAlt};
 use serde_json::{json, Value};
 
 use crate::cli::{EpsilonChoice, FitArgs, InitChoice, LossChoice, MissingChoice, SolverChoice};
@@ -173,6 +173,8 @@ fn fit_loss<F: NmfFloat, L: Loss<F>>(
         ),
         SolverChoice::Hals => run_restarts(args, data, loss, Hals::new, names),
         SolverChoice::Anls => run_restarts(args, data, loss, Anls::new, names),
+        // Coordinate descent for KL is Hsieh & Dhillon's Newton variant, not scikit-learn's.
+        SolverChoice::Cd if loss.beta() == F::one() => run_restarts(args, data, loss, KlCd::new, names),
         SolverChoice::Cd => run_restarts(args, data, loss, Cd::new, names),
     }
 }

@@ -36,6 +36,7 @@ fn every_solver_fits_from_the_command_line() {
         ("hals", "frobenius"),
         ("anls", "frobenius"),
         ("cd", "frobenius"),
+        ("cd", "kl"),
     ] {
         let out = tmp.path().join(format!("{solver}-{loss}"));
         let o = nmf(&[
@@ -136,7 +137,7 @@ fn unsupported_combinations_exit_2_with_one_line() {
     for args in [
         vec!["--solver", "hals", "--loss", "kl"],
         vec!["--solver", "anls", "--loss", "beta=1.5"],
-        vec!["--solver", "cd", "--loss", "kl"],
+        vec!["--solver", "cd", "--loss", "is"],
         vec!["--solver", "hals", "--simplex-w"],
         vec!["--solver", "mu", "--extrapolate"],
     ] {

@@ -12,6 +12,7 @@
 //! | [`Hals`] | Frobenius | accelerated HALS (Gillis & Glineur 2012), inner sweeps while they pay; optional [extrapolation](extrapolate); monotone |
 //! | [`Anls`] | Frobenius | ANLS with block principal pivoting (Kim & Park 2011), exact block solves; optional [extrapolation](extrapolate); monotone |
 //! | [`Cd`] | Frobenius | scikit-learn's `solver='cd'`, same iterates and violation stop; monotone |
+//! | [`KlCd`] | KL/Poisson | coordinate descent with safeguarded Newton steps (Hsieh & Dhillon 2011); monotone; exact zeros |
 //!
 //! Every solver honours elastic-net penalties and observation masks (Frobenius block solvers
 //! through the shared Gram products, which impute missing entries as an MM step), and asking a
@@ -40,6 +41,7 @@ mod block;
 pub mod cd;
 pub mod extrapolate;
 pub mod hals;
+pub mod kl_cd;
 pub mod mu;
 pub mod nnls;
 pub mod pgd;
@@ -51,6 +53,7 @@ pub use anls::Anls;
 pub use cd::Cd;
 pub use extrapolate::Extrapolation;
 pub use hals::Hals;
+pub use kl_cd::KlCd;
 pub use mu::{Epsilon, Mu};
 pub use nnls::{Bpp, BppInfo, ParBpp};
 pub use pgd::Pgd;

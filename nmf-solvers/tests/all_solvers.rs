@@ -11,7 +11,7 @@ use nmf_core::{
     initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Loss, NmfFit, NmfFloat, NmfParams, NmfProblem,
     NmfState, Solver,
 };
-use nmf_solvers::{Admm, Anls, Cd, Extrapolation, Hals, Mu, Pgd, PgdAlt};
+use nmf_solvers::{Admm, Anls, Cd, Extrapolation, Hals, KlCd, Mu, Pgd, PgdAlt};
 use nmf_synth::{simulate, PlantedSpec};
 
 fn run<S: for<'a> Solver<f64, NmfProblem<'a, f64, Frobenius>>>(data: &Data<f64>, solver: S) -> NmfFit<f64> {
@@ -184,6 +184,7 @@ fn no_solver_allocates_in_its_iteration_loop() {
             ("hals", allocations(data, Frobenius, pen, Hals::new())),
             ("anls", allocations(data, Frobenius, pen, Anls::new())),
             ("cd", allocations(data, Frobenius, pen, Cd::new().shuffle(true))),
+            ("cd-kl", allocations(data, KullbackLeibler, pen, KlCd::new())),
             (
                 "hals extrapolated",
                 allocations(

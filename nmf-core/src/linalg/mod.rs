@@ -13,7 +13,9 @@ use crate::data::{CscRef, Matrix};
 use crate::error::{NmfError, Result};
 use crate::NmfFloat;
 
+mod kl_sweep;
 mod sweep;
+pub use kl_sweep::{KlBlock, KlPanel, KlSweepStats};
 pub use sweep::{SweepPanel, SweepStats};
 
 /// `dst ← beta·dst + alpha·lhs·rhs` with `beta` = 0 (`Replace`) or 1 (`Add`).

@@ -1,0 +1,255 @@
+//! Cyclic coordinate descent for the KL (Poisson) loss with safeguarded Newton steps
+//! (Hsieh & Dhillon 2011, §5).
+//!
+//! One iteration updates H, then W (the MU order). Each coordinate of a block moves along its
+//! one-variable KL function by up to `newton` Newton steps, each one pass over the coordinate's
+//! column of X (its stored entries, for sparse X) with `y = W·h_j` kept up to date, never W H
+//! as a whole. A Newton step that would overshoot the minimiser from above is checked against
+//! the chord bound and replaced by the multiplicative (MM) step where it could have raised the
+//! objective, so the objective never rises (see [`nmf_core::linalg::KlPanel`] for the rule).
+//! Unlike MU, entries can reach exactly 0 and revive.
+//!
+//! Per iteration this costs about `2·(newton + 1)` passes of k·nnz (or k·m·n) element
+//! operations with a division each, against MU's four products; it pays because it needs far
+//! fewer iterations (second order, Gauss–Seidel within each column).
+//!
+//! ## Requirements
+//! KL loss ([`KullbackLeibler`](nmf_core::KullbackLeibler) or β = 1) only; elastic-net
+//! penalties (folded into the one-variable functions); dense or sparse X without a mask (a
+//! mask is [`NmfError::Unsupported`]: use [`Mu`](crate::Mu)). The W block reads X by rows, so
+//! `init` keeps a transposed copy of X: memory is twice the input (the MU path stays within
+//! the input plus O((m+n)·k)).
+//!
+//! ## References
+//! Hsieh & Dhillon, "Fast coordinate descent methods with variable selection for non-negative
+//! matrix factorization", KDD 2011.
+//!
+//! ```
+//! use nmf_core::{faer::Mat, Data, Init, KullbackLeibler, NmfParams};
+//! use nmf_solvers::{KlCd, Mu};
+//!
+//! let x = Mat::from_fn(40, 30, |i, j| if (i < 20) == (j < 15) { 6.0 + ((i * j) % 4) as f64 } else { 1.0 });
+//! let data = Data::dense(x).unwrap();
+//! let params = NmfParams::new(2).init(Init::NndsvdA).seed(3).max_iter(10).tol(0.0).check().unwrap();
+//! let cd = params.fit(&data, KullbackLeibler, KlCd::new()).unwrap();
+//! let mu = params.fit(&data, KullbackLeibler, Mu::new()).unwrap();
+//! // Ten iterations of coordinate descent get further than ten of MU, monotonically.
+//! let objectives = cd.history.objectives();
+//! assert!(objectives.windows(2).all(|p| p[1] <= p[0] * (1.0 + 1e-12)));
+//! assert!(cd.evaluation.objective < mu.evaluation.objective);
+//! ```
+
+use faer::{Mat, Par};
+use nmf_core::linalg::{KlBlock, KlPanel, KlSweepStats};
+use nmf_core::{Constraint, IterInfo, Loss, Matrix, NmfError, NmfFloat, NmfProblem, NmfState, Result, Solver};
+
+use crate::hals::param_error;
+
+/// Coordinate descent for KL. See the [module docs](self).
+#[derive(Debug, Clone)]
+pub struct KlCd<F: NmfFloat> {
+    newton: usize,
+    newton_tol: F,
+    rescale: bool,
+    ws: Option<Workspace<F>>,
+    last: Option<(KlSweepStats<F>, KlSweepStats<F>)>,
+}
+
+#[derive(Debug, Clone)]
+struct Workspace<F> {
+    xt: Matrix<F>,
+    panel_h: KlPanel<F>,
+    panel_w: KlPanel<F>,
+    ht: Mat<F>,
+    wt: Mat<F>,
+    linear: Vec<F>,
+}
+
+impl<F: NmfFloat> Default for KlCd<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: NmfFloat> KlCd<F> {
+    /// Coordinate descent with at most 2 Newton evaluations per coordinate and sweep, stopping
+    /// early at 1 % relative change.
+    pub fn new() -> Self {
+        Self {
+            newton: 2,
+            newton_tol: F::lit(0.01),
+            rescale: true,
+            ws: None,
+            last: None,
+        }
+    }
+
+    /// At most `newton` evaluations (passes over the coordinate's column) per coordinate and
+    /// sweep. 1 takes one Newton step from below and the MM step from above.
+    ///
+    /// # Errors
+    /// [`NmfParamsError::SolverParam`](nmf_core::NmfParamsError::SolverParam) if 0 or above 50.
+    pub fn with_newton_steps(mut self, newton: usize) -> Result<Self> {
+        if !(1..=50).contains(&newton) {
+            return Err(param_error("newton", F::lit(newton as f64), "an integer in 1..=50"));
+        }
+        self.newton = newton;
+        Ok(self)
+    }
+
+    /// Whether [`init`](Solver::init) scales H so that Σ W H = Σ X, the KL-optimal scalar
+    /// multiple of the start (default on; skipped with penalties, whose optimum it is not).
+    /// A coordinate sweep moves one entry at a time and starts badly from a start that is
+    /// far off in scale, which MU's first step corrects jointly.
+    pub fn rescale_init(mut self, on: bool) -> Self {
+        self.rescale = on;
+        self
+    }
+
+    /// A coordinate stops its Newton steps early once a step (one that needs no descent check)
+    /// moved it by at most this fraction of its new value (default 0.01; 0 uses every allowed
+    /// evaluation).
+    ///
+    /// # Errors
+    /// [`NmfParamsError::SolverParam`](nmf_core::NmfParamsError::SolverParam) if negative or
+    /// not finite.
+    pub fn with_newton_tol(mut self, tol: F) -> Result<Self> {
+        if !tol.is_finite() || tol < F::zero() {
+            return Err(param_error("newton_tol", tol, "finite and >= 0"));
+        }
+        self.newton_tol = tol;
+        Ok(self)
+    }
+
+    /// What the last iteration's sweeps did: (H block, W block).
+    pub fn last_sweeps(&self) -> Option<(KlSweepStats<F>, KlSweepStats<F>)> {
+        self.last
+    }
+}
+
+/// `H ← s·H` with `s = ΣX / ΣWH`: the KL-optimal scalar multiple of W H (ΣWH is the product
+/// of W's column sums and H's row sums).
+fn rescale_to_total<F: NmfFloat>(data: &nmf_core::Data<F>, state: &mut NmfState<F>) {
+    let k = state.w.ncols();
+    let total_x = data.stats().sum;
+    let mut total_wh = F::zero();
+    for r in 0..k {
+        let ws = state.w.col(r).iter().fold(F::zero(), |s, v| s + *v);
+        let hs = (0..state.h.ncols()).fold(F::zero(), |s, j| s + state.h[(r, j)]);
+        total_wh += ws * hs;
+    }
+    let s = total_x / total_wh;
+    if s.is_finite() && s > F::zero() {
+        for j in 0..state.h.ncols() {
+            for v in state.h.col_mut(j).iter_mut() {
+                *v *= s;
+            }
+        }
+    }
+}
+
+impl<'a, F, L, CW, CH> Solver<F, NmfProblem<'a, F, L, CW, CH>> for KlCd<F>
+where
+    F: NmfFloat,
+    L: Loss<F>,
+    CW: Constraint<F>,
+    CH: Constraint<F>,
+{
+    fn name(&self) -> String {
+        "cd-kl".into()
+    }
+
+    fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
+        if problem.loss().beta() != F::one() {
+            return Err(NmfError::UnsupportedLoss {
+                solver: "cd-kl".into(),
+                loss: problem.loss().name(),
+                supported: "kl",
+            });
+        }
+        let not_en = |which: &str| {
+            NmfError::Unsupported(format!(
+                "cd-kl folds penalties into its one-variable problems and needs an elastic-net penalty on {which}"
+            ))
+        };
+        problem.penalty_h().elastic_net().ok_or_else(|| not_en("H"))?;
+        problem.penalty_w().elastic_net().ok_or_else(|| not_en("W"))?;
+        let data = problem.data();
+        if data.mask().is_some() {
+            return Err(NmfError::Unsupported(
+                "cd-kl does not take an observation mask (mu does)".into(),
+            ));
+        }
+        let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
+        if self.rescale && problem.penalty_w().is_plain() && problem.penalty_h().is_plain() {
+            rescale_to_total(data, state);
+        }
+        let xt = data.matrix().transpose();
+        self.ws = Some(Workspace {
+            panel_h: KlPanel::new(data.matrix(), k),
+            panel_w: KlPanel::new(&xt, k),
+            xt,
+            ht: Mat::zeros(n, k),
+            wt: Mat::zeros(k, m),
+            linear: vec![F::zero(); k],
+        });
+        self.last = None;
+        Ok(())
+    }
+
+    fn next_iter(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<IterInfo<F>> {
+        let ws = self
+            .ws
+            .as_mut()
+            .ok_or_else(|| NmfError::Unsupported("KlCd::next_iter called before init".into()))?;
+        let par: Par = problem.par();
+        let (l1_h, l2_h) = problem.penalty_h().elastic_net().unwrap_or((F::zero(), F::zero()));
+        let (l1_w, l2_w) = problem.penalty_w().elastic_net().unwrap_or((F::zero(), F::zero()));
+        let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
+
+        // H block: columns of X against W.
+        for r in 0..k {
+            ws.linear[r] = state.w.col(r).iter().fold(F::zero(), |s, v| s + *v) + l1_h;
+        }
+        let block = KlBlock {
+            data: problem.data().matrix(),
+            factor: state.w.as_ref(),
+            linear: &ws.linear,
+            l2: l2_h,
+            y_floor: F::epsilon(),
+            newton_tol: self.newton_tol,
+        };
+        let sh = ws.panel_h.sweep(block, state.h.as_mut(), self.newton, par);
+
+        // W block: columns of Xᵀ against Hᵀ, solving for Wᵀ.
+        for j in 0..n {
+            for r in 0..k {
+                ws.ht[(j, r)] = state.h[(r, j)];
+            }
+        }
+        for r in 0..k {
+            ws.linear[r] = ws.ht.col(r).iter().fold(F::zero(), |s, v| s + *v) + l1_w;
+        }
+        for i in 0..m {
+            for r in 0..k {
+                ws.wt[(r, i)] = state.w[(i, r)];
+            }
+        }
+        let block = KlBlock {
+            data: &ws.xt,
+            factor: ws.ht.as_ref(),
+            linear: &ws.linear,
+            l2: l2_w,
+            y_floor: F::epsilon(),
+            newton_tol: self.newton_tol,
+        };
+        let sw = ws.panel_w.sweep(block, ws.wt.as_mut(), self.newton, par);
+        for r in 0..k {
+            for i in 0..m {
+                state.w[(i, r)] = ws.wt[(r, i)];
+            }
+        }
+        self.last = Some((sh, sw));
+        Ok(IterInfo::none())
+    }
+}

@@ -9,9 +9,15 @@
 //! objective, so the objective never rises (see [`nmf_core::linalg::KlPanel`] for the rule).
 //! Unlike MU, entries can reach exactly 0 and revive.
 //!
-//! Per iteration this costs about `2·(newton + 1)` passes of k·nnz (or k·m·n) element
-//! operations with a division each, against MU's four products; it pays because it needs far
-//! fewer iterations (second order, Gauss–Seidel within each column).
+//! Per block and iteration this costs one pass over every stored entry per component to form
+//! y (and, for sparse X, to gather the partner's rows), then one or two passes per component
+//! with a division per entry: about 3·k·nnz (3·k·m·n) element operations against MU's four
+//! products, and division-bound (f64 passes run in AVX registers). It pays because it needs
+//! far fewer iterations (second order, Gauss–Seidel within each column): to scikit-learn
+//! `mu`'s final KL on dense 5000×1000 (k = 10) 14 iterations instead of 200 (0.6–0.7 s against
+//! KL-MU's 2.6–2.8 s), on pbmc3k 35 instead of 130 (0.31–0.33 s against 0.54–0.59 s); on a
+//! planted 5 M-nonzero count matrix 19 against 20 (MU is faster there). The start is first
+//! scaled to Σ W H = Σ X ([`KlCd::rescale_init`]).
 //!
 //! ## Requirements
 //! KL loss ([`KullbackLeibler`](nmf_core::KullbackLeibler) or β = 1) only; elastic-net
@@ -56,7 +62,7 @@ pub struct KlCd<F: NmfFloat> {
 }
 
 #[derive(Debug, Clone)]
-struct Workspace<F> {
+struct Workspace<F: NmfFloat> {
     xt: Matrix<F>,
     panel_h: KlPanel<F>,
     panel_w: KlPanel<F>,
@@ -73,11 +79,11 @@ impl<F: NmfFloat> Default for KlCd<F> {
 
 impl<F: NmfFloat> KlCd<F> {
     /// Coordinate descent with at most 2 Newton evaluations per coordinate and sweep, stopping
-    /// early at 1 % relative change.
+    /// early at 10 % relative change.
     pub fn new() -> Self {
         Self {
             newton: 2,
-            newton_tol: F::lit(0.01),
+            newton_tol: F::lit(0.1),
             rescale: true,
             ws: None,
             last: None,
@@ -107,8 +113,9 @@ impl<F: NmfFloat> KlCd<F> {
     }
 
     /// A coordinate stops its Newton steps early once a step (one that needs no descent check)
-    /// moved it by at most this fraction of its new value (default 0.01; 0 uses every allowed
-    /// evaluation).
+    /// moved it by at most this fraction of its new value (default 0.1; 0 uses every allowed
+    /// evaluation). Measured to sklearn mu-KL's final KL: 0.1 was 7–15 % faster than 0.01 on
+    /// dense 5000×1000, pbmc3k and a planted 5 M-nonzero matrix.
     ///
     /// # Errors
     /// [`NmfParamsError::SolverParam`](nmf_core::NmfParamsError::SolverParam) if negative or

@@ -40,6 +40,8 @@
 //! matrix factorization", KDD 2011.
 
 use faer::prelude::ReborrowMut;
+use std::sync::Mutex;
+
 use faer::{MatMut, MatRef, Par};
 
 use super::bisect_reduce;
@@ -84,11 +86,16 @@ impl<F: NmfFloat> KlSweepStats<F> {
     }
 }
 
-/// Scratch for the KL sweeps of one block shape: one column of y per parallel task. Sized once;
+/// Scratch for the KL sweeps of one block shape: one column of y (and, for sparse data, of the
+/// partner's gathered rows) per worker thread. Sized once;
 /// [`KlPanel::sweep`] allocates nothing.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct KlPanel<F> {
-    y: Vec<F>,
+    // One scratch column per worker thread, taken by the running leaf (a leaf never waits on
+    // another, so a lock is free or soon free). A leaf rewrites all it reads, so which buffer
+    // it gets does not change a bit; per thread rather than per leaf, because a sparse column
+    // needs (k + 1)·nnz of scratch and long rows are common (highly expressed genes).
+    slots: Vec<Mutex<Vec<F>>>,
     stride: usize,
     c: usize,
 }
@@ -112,6 +119,19 @@ pub struct KlBlock<'a, F> {
     pub y_floor: F,
 }
 
+impl<F: Clone + Default> Clone for KlPanel<F> {
+    /// A panel of the same shape (scratch contents are never carried between sweeps).
+    fn clone(&self) -> Self {
+        Self {
+            slots: (0..self.slots.len())
+                .map(|_| Mutex::new(vec![F::default(); self.stride]))
+                .collect(),
+            stride: self.stride,
+            c: self.c,
+        }
+    }
+}
+
 impl<F: NmfFloat> KlPanel<F> {
     /// Scratch for sweeps of a rank-k block over the columns of `data` (p×c).
     pub fn new(data: &Matrix<F>, k: usize) -> Self {
@@ -127,7 +147,9 @@ impl<F: NmfFloat> KlPanel<F> {
             }
         };
         Self {
-            y: vec![F::zero(); c.div_ceil(COLS_PER_TASK) * stride],
+            slots: (0..rayon::current_num_threads().max(1))
+                .map(|_| Mutex::new(vec![F::zero(); stride]))
+                .collect(),
             stride,
             c,
         }
@@ -151,22 +173,22 @@ impl<F: NmfFloat> KlPanel<F> {
         if let Matrix::Sparse(_) = block.data {
             assert!(self.stride % (k + 1) == 0, "panel sized for another rank");
         }
-        let stride = self.stride;
+        let (stride, slots) = (self.stride, &self.slots);
         let f = block.factor;
         let fcol = move |r: usize| f.col(r).try_as_col_major().expect("unit row stride").as_slice();
         bisect_reduce(
             par,
             (0, self.c),
             COLS_PER_TASK,
-            (g, &mut self.y[..]),
-            &|(g, y): (MatMut<'_, F>, &mut [F]), lo, mid| {
-                let (gl, gr) = g.split_at_col_mut(mid - lo);
-                let (yl, yr) = y.split_at_mut((mid - lo).div_ceil(COLS_PER_TASK) * stride);
-                ((gl, yl), (gr, yr))
-            },
+            g,
+            &|g: MatMut<'_, F>, lo, mid| g.split_at_col_mut(mid - lo),
             // Inlined into the leaf's runtime dispatch (see bisect_reduce).
             #[inline(always)]
-            |lo, hi, (mut g, y): (MatMut<'_, F>, &mut [F])| {
+            |lo, hi, mut g: MatMut<'_, F>| {
+                let slot = &slots[rayon::current_thread_index().unwrap_or(0) % slots.len()];
+                // A poisoned lock only means another leaf panicked; the buffer is rewritten.
+                let mut guard = slot.lock().unwrap_or_else(|e| e.into_inner());
+                let y = &mut guard[..stride];
                 let mut stats = KlSweepStats::zero();
                 for j in lo..hi {
                     let gj = g

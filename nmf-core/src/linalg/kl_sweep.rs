@@ -301,10 +301,10 @@ fn portable_chunks<F: NmfFloat>(
     }
 }
 
-/// The whole chunks of [`pass`] in AVX registers for f64 (LLVM leaves the division and the
-/// floor scalar): lane l takes the same elements, the same operations in the same order, no
-/// FMA, so the bits equal the portable loop's. Returns false (and does nothing) where it does
-/// not apply.
+/// The whole chunks of [`pass`] in AVX registers for f64 and SSE registers for f32 (LLVM
+/// leaves the division and the floor scalar): lane l takes the same elements, the same
+/// operations in the same order, no FMA, so the bits equal the portable loop's. Returns false
+/// (and does nothing) where it does not apply.
 #[inline(always)]
 fn avx_chunks<F: NmfFloat>(
     a: &[F],
@@ -339,8 +339,64 @@ fn avx_chunks<F: NmfFloat>(
         *hs = sh.map(F::lit);
         return true;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
+        let n = a.len();
+        debug_assert!(n % LANES == 0 && y.len() == n && prev.len() == n && cur.len() == n);
+        // Exact: F is f32.
+        let f = |v: F| v.to_f64_lossy() as f32;
+        let (mut sn, mut sh): ([f32; LANES], [f32; LANES]) = (neg.map(f), hs.map(f));
+        // SAFETY: F is f32 (checked just above), so the casts reinterpret f32 slices as f32
+        // slices of the same lengths; SSE is part of x86_64; every load and store is within
+        // the slices (n is a multiple of 4).
+        unsafe {
+            let cast = |s: &[F]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
+            let ym = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<f32>(), n);
+            sse_f32(
+                cast(a),
+                ym,
+                (cast(prev), f(step)),
+                cast(cur),
+                f(y_floor),
+                (&mut sn, &mut sh),
+            );
+        }
+        *neg = sn.map(|v| F::lit(f64::from(v)));
+        *hs = sh.map(|v| F::lit(f64::from(v)));
+        return true;
+    }
     let _ = (a, y, prev, step, cur, y_floor, neg, hs);
     false
+}
+
+/// [`avx_f64`] for f32 in SSE registers (four lanes, as [`LANES`] says).
+#[cfg(target_arch = "x86_64")]
+unsafe fn sse_f32(
+    a: &[f32],
+    y: &mut [f32],
+    (prev, step): (&[f32], f32),
+    cur: &[f32],
+    y_floor: f32,
+    (neg, hs): (&mut [f32; LANES], &mut [f32; LANES]),
+) {
+    use std::arch::x86_64::*;
+    let (step, floor, one) = (_mm_set1_ps(step), _mm_set1_ps(y_floor), _mm_set1_ps(1.0));
+    let mut sn = _mm_loadu_ps(neg.as_ptr());
+    let mut sh = _mm_loadu_ps(hs.as_ptr());
+    for t in (0..a.len()).step_by(LANES) {
+        let yv = _mm_add_ps(
+            _mm_loadu_ps(y.as_ptr().add(t)),
+            _mm_mul_ps(step, _mm_loadu_ps(prev.as_ptr().add(t))),
+        );
+        _mm_storeu_ps(y.as_mut_ptr().add(t), yv);
+        let inv = _mm_div_ps(one, _mm_max_ps(yv, floor));
+        let c = _mm_loadu_ps(cur.as_ptr().add(t));
+        let q = _mm_mul_ps(_mm_mul_ps(_mm_loadu_ps(a.as_ptr().add(t)), inv), c);
+        sn = _mm_add_ps(sn, q);
+        sh = _mm_add_ps(sh, _mm_mul_ps(_mm_mul_ps(q, c), inv));
+    }
+    _mm_storeu_ps(neg.as_mut_ptr(), sn);
+    _mm_storeu_ps(hs.as_mut_ptr(), sh);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -608,22 +664,28 @@ mod tests {
         }
     }
 
-    /// The AVX path and the portable loop give the same bits.
+    /// The SIMD paths and the portable loop give the same bits, f64 and f32.
     #[test]
-    fn avx_and_portable_passes_agree_bit_for_bit() {
-        let mut u = uniform(9);
-        let n = 4 * 51;
-        let a: Vec<f64> = (0..n).map(|_| if u() < 0.3 { 0.0 } else { 20.0 * u() }).collect();
-        let prev: Vec<f64> = (0..n).map(|_| u()).collect();
-        let cur: Vec<f64> = (0..n).map(|_| u()).collect();
-        // Some y at or below the floor.
-        let y0: Vec<f64> = (0..n).map(|i| if i % 17 == 0 { 0.0 } else { u() }).collect();
-        let (mut y1, mut y2) = (y0.clone(), y0);
-        let (mut s1, mut s2) = (([0.5; LANES], [0.25; LANES]), ([0.5; LANES], [0.25; LANES]));
-        portable_chunks(&a, &mut y1, (&prev, -0.3), &cur, f64::EPSILON, (&mut s1.0, &mut s1.1));
-        if avx_chunks(&a, &mut y2, (&prev, -0.3), &cur, f64::EPSILON, (&mut s2.0, &mut s2.1)) {
-            assert_eq!(y1, y2);
-            assert_eq!(s1, s2);
+    fn simd_and_portable_passes_agree_bit_for_bit() {
+        fn agree<F: NmfFloat>() {
+            let mut u = uniform(9);
+            let mut v = |scale: f64| F::lit(scale * u());
+            let n = 4 * 51;
+            let a: Vec<F> = (0..n).map(|i| if i % 3 == 0 { F::zero() } else { v(20.0) }).collect();
+            let prev: Vec<F> = (0..n).map(|_| v(1.0)).collect();
+            let cur: Vec<F> = (0..n).map(|_| v(1.0)).collect();
+            let y0: Vec<F> = (0..n).map(|i| if i % 17 == 0 { F::zero() } else { v(1.0) }).collect();
+            let (mut y1, mut y2) = (y0.clone(), y0);
+            let init = ([F::lit(0.5); LANES], [F::lit(0.25); LANES]);
+            let (mut s1, mut s2) = (init, init);
+            let step = F::lit(-0.3);
+            portable_chunks(&a, &mut y1, (&prev, step), &cur, F::epsilon(), (&mut s1.0, &mut s1.1));
+            if avx_chunks(&a, &mut y2, (&prev, step), &cur, F::epsilon(), (&mut s2.0, &mut s2.1)) {
+                assert_eq!(y1, y2);
+                assert_eq!(s1, s2);
+            }
         }
+        agree::<f64>();
+        agree::<f32>();
     }
 }

@@ -45,7 +45,7 @@
 //! assert!(cd.evaluation.objective < mu.evaluation.objective);
 //! ```
 
-use faer::{Mat, Par};
+use faer::{Mat, MatMut, MatRef, Par};
 use nmf_core::linalg::{KlBlock, KlPanel, KlSweepStats};
 use nmf_core::{Constraint, IterInfo, Loss, Matrix, NmfError, NmfFloat, NmfProblem, NmfState, Result, Solver};
 
@@ -134,6 +134,31 @@ impl<F: NmfFloat> KlCd<F> {
     }
 }
 
+/// One sweep over the block `g` (k×c) against `factor` (p×k) and `data` (p×c): the linear
+/// terms are the factor's column sums plus the L1 weight.
+fn sweep_block<F: NmfFloat>(
+    panel: &mut KlPanel<F>,
+    linear: &mut [F],
+    data: &Matrix<F>,
+    factor: MatRef<'_, F>,
+    g: MatMut<'_, F>,
+    (l1, l2): (F, F),
+    (newton, newton_tol, par): (usize, F, Par),
+) -> KlSweepStats<F> {
+    for (r, lin) in linear.iter_mut().enumerate() {
+        *lin = factor.col(r).iter().fold(F::zero(), |s, v| s + *v) + l1;
+    }
+    let block = KlBlock {
+        data,
+        factor,
+        linear,
+        l2,
+        y_floor: F::epsilon(),
+        newton_tol,
+    };
+    panel.sweep(block, g, newton, par)
+}
+
 /// `H ← s·H` with `s = ΣX / ΣWH`: the KL-optimal scalar multiple of W H (ΣWH is the product
 /// of W's column sums and H's row sums).
 fn rescale_to_total<F: NmfFloat>(data: &nmf_core::Data<F>, state: &mut NmfState<F>) {
@@ -210,23 +235,15 @@ where
             .as_mut()
             .ok_or_else(|| NmfError::Unsupported("KlCd::next_iter called before init".into()))?;
         let par: Par = problem.par();
-        let (l1_h, l2_h) = problem.penalty_h().elastic_net().unwrap_or((F::zero(), F::zero()));
-        let (l1_w, l2_w) = problem.penalty_w().elastic_net().unwrap_or((F::zero(), F::zero()));
+        let pen_h = problem.penalty_h().elastic_net().unwrap_or((F::zero(), F::zero()));
+        let pen_w = problem.penalty_w().elastic_net().unwrap_or((F::zero(), F::zero()));
         let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
 
+        let settings = (self.newton, self.newton_tol, par);
         // H block: columns of X against W.
-        for r in 0..k {
-            ws.linear[r] = state.w.col(r).iter().fold(F::zero(), |s, v| s + *v) + l1_h;
-        }
-        let block = KlBlock {
-            data: problem.data().matrix(),
-            factor: state.w.as_ref(),
-            linear: &ws.linear,
-            l2: l2_h,
-            y_floor: F::epsilon(),
-            newton_tol: self.newton_tol,
-        };
-        let sh = ws.panel_h.sweep(block, state.h.as_mut(), self.newton, par);
+        let x = problem.data().matrix();
+        let (w, h) = (state.w.as_ref(), state.h.as_mut());
+        let sh = sweep_block(&mut ws.panel_h, &mut ws.linear, x, w, h, pen_h, settings);
 
         // W block: columns of Xᵀ against Hᵀ, solving for Wᵀ.
         for j in 0..n {
@@ -234,23 +251,13 @@ where
                 ws.ht[(j, r)] = state.h[(r, j)];
             }
         }
-        for r in 0..k {
-            ws.linear[r] = ws.ht.col(r).iter().fold(F::zero(), |s, v| s + *v) + l1_w;
-        }
         for i in 0..m {
             for r in 0..k {
                 ws.wt[(r, i)] = state.w[(i, r)];
             }
         }
-        let block = KlBlock {
-            data: &ws.xt,
-            factor: ws.ht.as_ref(),
-            linear: &ws.linear,
-            l2: l2_w,
-            y_floor: F::epsilon(),
-            newton_tol: self.newton_tol,
-        };
-        let sw = ws.panel_w.sweep(block, ws.wt.as_mut(), self.newton, par);
+        let (ht, wt) = (ws.ht.as_ref(), ws.wt.as_mut());
+        let sw = sweep_block(&mut ws.panel_w, &mut ws.linear, &ws.xt, ht, wt, pen_w, settings);
         for r in 0..k {
             for i in 0..m {
                 state.w[(i, r)] = ws.wt[(r, i)];

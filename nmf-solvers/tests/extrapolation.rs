@@ -5,50 +5,13 @@
 mod common;
 
 use common::pbmc_small;
+use common::trace::{assert_monotone, dense_planted, trace};
 use nmf_core::faer::{Mat, Par};
 use nmf_core::{
     initialize, Data, ElasticNet, Frobenius, Init, Mask, NmfError, NmfFloat, NmfProblem, NmfState, Problem, Solver,
 };
 use nmf_solvers::{Anls, Extrapolation, Hals};
 use nmf_synth::{simulate, PlantedSpec};
-
-/// Objectives of the start and of `iters` iterations, and the final state.
-fn trace<F, S>(
-    data: &Data<F>,
-    k: usize,
-    pen: ElasticNet<F>,
-    solver: &mut S,
-    iters: usize,
-    par: Par,
-) -> (Vec<F>, NmfState<F>)
-where
-    F: NmfFloat,
-    S: for<'a> Solver<F, NmfProblem<'a, F, Frobenius>>,
-{
-    let (w, h) = initialize(data, k, &Init::NndsvdA, 0, par).unwrap();
-    let mut state = NmfState { w, h };
-    let mut problem = NmfProblem::new(data, Frobenius, pen, pen, par).unwrap();
-    solver.init(&problem, &mut state).unwrap();
-    let mut objectives = vec![problem.evaluate(&state).unwrap().objective];
-    for _ in 0..iters {
-        solver.next_iter(&problem, &mut state).unwrap();
-        objectives.push(problem.evaluate(&state).unwrap().objective);
-        let nonneg = |m: &Mat<F>| (0..m.ncols()).all(|j| m.col(j).iter().all(|v| *v >= F::zero()));
-        assert!(nonneg(&state.w) && nonneg(&state.h), "a negative entry in the iterate");
-    }
-    (objectives, state)
-}
-
-fn assert_monotone<F: NmfFloat>(objectives: &[F], slack: f64, what: &str) {
-    for (i, p) in objectives.windows(2).enumerate() {
-        let (a, b) = (p[0].to_f64_lossy(), p[1].to_f64_lossy());
-        assert!(
-            b <= a + slack * a.abs(),
-            "{what}: objective rose at iteration {}: {a} -> {b}",
-            i + 1
-        );
-    }
-}
 
 fn hals_x<F: NmfFloat>() -> Hals<F> {
     Hals::new().with_extrapolation(Extrapolation::for_inexact_blocks())
@@ -75,10 +38,10 @@ fn objective_never_rises_and_failed_steps_are_undone() {
     for (what, data) in [("sparse planted", &sparse), ("dense pbmc_small", &dense)] {
         for (p, pname) in [(none, "no penalty"), (pen, "elastic net")] {
             let mut h = hals_x();
-            let (obj, _) = trace(data, 5, p, &mut h, 80, Par::Seq);
+            let (obj, _) = trace(data, Frobenius, 5, p, &mut h, 80, Par::Seq);
             assert_monotone(&obj, 1e-12, &format!("hals {what} {pname}"));
             let mut a = anls_x();
-            let (obj, _) = trace(data, 5, p, &mut a, 80, Par::Seq);
+            let (obj, _) = trace(data, Frobenius, 5, p, &mut a, 80, Par::Seq);
             assert_monotone(&obj, 1e-12, &format!("anls {what} {pname}"));
             restarts += h.restarts() + a.restarts();
         }
@@ -90,9 +53,25 @@ fn objective_never_rises_and_failed_steps_are_undone() {
 #[test]
 fn objective_never_rises_f32() {
     let data = Data::sparse(pbmc_small::<f32>()).unwrap();
-    let (obj, _) = trace(&data, 3, ElasticNet::default(), &mut hals_x::<f32>(), 60, Par::Seq);
+    let (obj, _) = trace(
+        &data,
+        Frobenius,
+        3,
+        ElasticNet::default(),
+        &mut hals_x::<f32>(),
+        60,
+        Par::Seq,
+    );
     assert_monotone(&obj, 1e-5, "hals f32");
-    let (obj, _) = trace(&data, 3, ElasticNet::default(), &mut anls_x::<f32>(), 60, Par::Seq);
+    let (obj, _) = trace(
+        &data,
+        Frobenius,
+        3,
+        ElasticNet::default(),
+        &mut anls_x::<f32>(),
+        60,
+        Par::Seq,
+    );
     assert_monotone(&obj, 1e-5, "anls f32");
 }
 
@@ -102,14 +81,14 @@ fn objective_never_rises_f32() {
 fn extrapolation_gets_closer_to_the_limit_in_the_same_iterations() {
     let data = planted(11);
     let none = ElasticNet::default();
-    let limit = trace(&data, 5, none, &mut anls_x(), 400, Par::Seq).0;
+    let limit = trace(&data, Frobenius, 5, none, &mut anls_x(), 400, Par::Seq).0;
     let limit = limit.iter().copied().fold(f64::INFINITY, f64::min);
     let gap = |s: &mut dyn FnMut() -> Vec<f64>| s().last().unwrap() - limit;
     let iters = 20;
-    let plain_hals = gap(&mut || trace(&data, 5, none, &mut Hals::new(), iters, Par::Seq).0);
-    let fast_hals = gap(&mut || trace(&data, 5, none, &mut hals_x(), iters, Par::Seq).0);
-    let plain_anls = gap(&mut || trace(&data, 5, none, &mut Anls::new(), iters, Par::Seq).0);
-    let fast_anls = gap(&mut || trace(&data, 5, none, &mut anls_x(), iters, Par::Seq).0);
+    let plain_hals = gap(&mut || trace(&data, Frobenius, 5, none, &mut Hals::new(), iters, Par::Seq).0);
+    let fast_hals = gap(&mut || trace(&data, Frobenius, 5, none, &mut hals_x(), iters, Par::Seq).0);
+    let plain_anls = gap(&mut || trace(&data, Frobenius, 5, none, &mut Anls::new(), iters, Par::Seq).0);
+    let fast_anls = gap(&mut || trace(&data, Frobenius, 5, none, &mut anls_x(), iters, Par::Seq).0);
     println!("gaps after {iters}: hals {plain_hals:e} -> {fast_hals:e}, anls {plain_anls:e} -> {fast_anls:e}");
     assert!(fast_hals < 0.3 * plain_hals, "hals: {fast_hals} vs {plain_hals}");
     assert!(fast_anls < 0.3 * plain_anls, "anls: {fast_anls} vs {plain_anls}");
@@ -120,8 +99,8 @@ fn same_bits_for_every_thread_count() {
     let data = planted(5);
     let pen = ElasticNet::new(0.1, 0.3).unwrap();
     let run = |par| {
-        let a = trace(&data, 5, pen, &mut hals_x(), 15, par).1;
-        let b = trace(&data, 5, pen, &mut anls_x(), 15, par).1;
+        let a = trace(&data, Frobenius, 5, pen, &mut hals_x(), 15, par).1;
+        let b = trace(&data, Frobenius, 5, pen, &mut anls_x(), 15, par).1;
         (a, b)
     };
     let seq = run(Par::Seq);
@@ -215,21 +194,6 @@ fn revived_components_keep_the_objective_monotone() {
     assert!(size > 0.0, "component 2 was not revived");
 }
 
-/// A planted rank-k product plus 10 % noise, dense (the comparison script's dense case, small).
-fn dense_planted(m: usize, n: usize, k: usize, seed: u64) -> Data<f64> {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((s >> 11) as f64) / ((1u64 << 53) as f64)
-    };
-    let w = Mat::from_fn(m, k, |_, _| next());
-    let h = Mat::from_fn(k, n, |_, _| next());
-    let x = Mat::from_fn(m, n, |i, j| {
-        (0..k).map(|r| w[(i, r)] * h[(r, j)]).sum::<f64>() + 0.1 * next()
-    });
-    Data::dense(x).unwrap()
-}
-
 /// Projecting Ŵ onto W ≥ 0 once zeroed whole columns of it, components that exact ANLS solves
 /// never revive: ANLS-x stalled at 6.6× the plain solver's error on dense 5000×1000. Here the
 /// extrapolated solvers must end no worse than the plain ones after the same iterations, with
@@ -239,16 +203,16 @@ fn extrapolation_keeps_every_component_on_dense_planted_data() {
     for seed in [1, 2, 3] {
         let data = dense_planted(400, 150, 8, seed);
         let none = ElasticNet::default();
-        let (plain, _) = trace(&data, 8, none, &mut Anls::new(), 30, Par::Seq);
-        let (x, state) = trace(&data, 8, none, &mut anls_x(), 30, Par::Seq);
+        let (plain, _) = trace(&data, Frobenius, 8, none, &mut Anls::new(), 30, Par::Seq);
+        let (x, state) = trace(&data, Frobenius, 8, none, &mut anls_x(), 30, Par::Seq);
         assert!(
             x[30] <= plain[30] * (1.0 + 1e-9),
             "seed {seed}: anls-x {} vs anls {}",
             x[30],
             plain[30]
         );
-        let (plain, _) = trace(&data, 8, none, &mut Hals::new(), 30, Par::Seq);
-        let (hx, hstate) = trace(&data, 8, none, &mut hals_x(), 30, Par::Seq);
+        let (plain, _) = trace(&data, Frobenius, 8, none, &mut Hals::new(), 30, Par::Seq);
+        let (hx, hstate) = trace(&data, Frobenius, 8, none, &mut hals_x(), 30, Par::Seq);
         assert!(
             hx[30] <= plain[30] * (1.0 + 1e-9),
             "seed {seed}: hals-x {} vs hals {}",

@@ -5,68 +5,15 @@
 mod common;
 
 use common::pbmc_small;
+use common::trace::{assert_monotone, dense_planted, trace};
 use nmf_core::faer::{Mat, Par};
 use nmf_core::metrics::{adjusted_rand_index, argmax_labels, matched_cosine};
 use nmf_core::{
-    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Mask, NmfError, NmfFloat, NmfParams, NmfProblem,
-    NmfState, Problem, Solver,
+    initialize, Data, ElasticNet, Frobenius, Init, KullbackLeibler, Mask, NmfError, NmfParams, NmfProblem, NmfState,
+    Problem, Solver,
 };
 use nmf_solvers::{KlCd, Mu};
 use nmf_synth::{simulate, PlantedSpec};
-
-/// Objectives of the start and of `iters` iterations, and the final state.
-fn trace<F, S>(
-    data: &Data<F>,
-    k: usize,
-    pen: ElasticNet<F>,
-    solver: &mut S,
-    iters: usize,
-    par: Par,
-) -> (Vec<F>, NmfState<F>)
-where
-    F: NmfFloat,
-    S: for<'a> Solver<F, NmfProblem<'a, F, KullbackLeibler>>,
-{
-    let (w, h) = initialize(data, k, &Init::NndsvdA, 0, par).unwrap();
-    let mut state = NmfState { w, h };
-    let mut problem = NmfProblem::new(data, KullbackLeibler, pen, pen, par).unwrap();
-    solver.init(&problem, &mut state).unwrap();
-    let mut objectives = vec![problem.evaluate(&state).unwrap().objective];
-    for _ in 0..iters {
-        solver.next_iter(&problem, &mut state).unwrap();
-        objectives.push(problem.evaluate(&state).unwrap().objective);
-        let nonneg = |m: &Mat<F>| (0..m.ncols()).all(|j| m.col(j).iter().all(|v| *v >= F::zero()));
-        assert!(nonneg(&state.w) && nonneg(&state.h), "a negative entry in the iterate");
-    }
-    (objectives, state)
-}
-
-fn assert_monotone<F: NmfFloat>(objectives: &[F], slack: f64, what: &str) {
-    for (i, p) in objectives.windows(2).enumerate() {
-        let (a, b) = (p[0].to_f64_lossy(), p[1].to_f64_lossy());
-        assert!(
-            b <= a + slack * a.abs(),
-            "{what}: objective rose at iteration {}: {a} -> {b}",
-            i + 1
-        );
-    }
-}
-
-/// A planted rank-k product plus noise (the comparison script's dense case, smaller).
-fn dense_planted(m: usize, n: usize, k: usize, seed: u64) -> Data<f64> {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((s >> 11) as f64) / ((1u64 << 53) as f64)
-    };
-    let w = Mat::from_fn(m, k, |_, _| next());
-    let h = Mat::from_fn(k, n, |_, _| next());
-    let x = Mat::from_fn(m, n, |i, j| {
-        let v: f64 = (0..k).map(|r| w[(i, r)] * h[(r, j)]).sum();
-        v * (1.0 + 0.1 * (next() - 0.5))
-    });
-    Data::dense(x).unwrap()
-}
 
 fn pbmc() -> Data<f64> {
     Data::sparse(pbmc_small::<f64>()).unwrap()
@@ -83,15 +30,23 @@ fn objective_never_rises_dense_sparse_penalised_f32() {
                 .unwrap()
                 .with_newton_tol(tol)
                 .unwrap();
-            let (obj, _) = trace(&data, 6, ElasticNet::none(), &mut s, 15, Par::Seq);
+            let (obj, _) = trace(&data, KullbackLeibler, 6, ElasticNet::none(), &mut s, 15, Par::Seq);
             assert_monotone(&obj, 1e-12, what);
             let mut s = KlCd::new().with_newton_steps(newton).unwrap();
-            let (obj, _) = trace(&data, 6, pen, &mut s, 15, Par::Seq);
+            let (obj, _) = trace(&data, KullbackLeibler, 6, pen, &mut s, 15, Par::Seq);
             assert_monotone(&obj, 1e-12, &format!("{what}, penalised"));
         }
     }
     let data = Data::sparse(pbmc_small::<f32>()).unwrap();
-    let (obj, _) = trace(&data, 6, ElasticNet::none(), &mut KlCd::new(), 15, Par::Seq);
+    let (obj, _) = trace(
+        &data,
+        KullbackLeibler,
+        6,
+        ElasticNet::none(),
+        &mut KlCd::new(),
+        15,
+        Par::Seq,
+    );
     assert_monotone(&obj, 1e-5, "sparse f32");
     assert!(obj[15] < 0.5 * obj[0]);
 }
@@ -102,8 +57,24 @@ fn objective_never_rises_dense_sparse_penalised_f32() {
 #[test]
 fn gets_further_than_mu_with_exact_zeros() {
     for (data, k, factor) in [(dense_planted(300, 150, 8, 1), 8, 3.0), (pbmc(), 6, 1.005)] {
-        let (mu, mu_state) = trace(&data, k, ElasticNet::none(), &mut Mu::new(), 10, Par::Seq);
-        let (cd, cd_state) = trace(&data, k, ElasticNet::none(), &mut KlCd::new(), 10, Par::Seq);
+        let (mu, mu_state) = trace(
+            &data,
+            KullbackLeibler,
+            k,
+            ElasticNet::none(),
+            &mut Mu::new(),
+            10,
+            Par::Seq,
+        );
+        let (cd, cd_state) = trace(
+            &data,
+            KullbackLeibler,
+            k,
+            ElasticNet::none(),
+            &mut KlCd::new(),
+            10,
+            Par::Seq,
+        );
         assert!(cd[10] * factor < mu[10], "cd {} vs mu {}", cd[10], mu[10]);
         let mut problem =
             NmfProblem::new(&data, KullbackLeibler, ElasticNet::none(), ElasticNet::none(), Par::Seq).unwrap();
@@ -147,7 +118,18 @@ fn recovers_planted_modules() {
 #[test]
 fn same_bits_for_every_thread_count() {
     for data in [pbmc(), dense_planted(150, 90, 4, 2)] {
-        let run = |par| trace(&data, 5, ElasticNet::new(0.1, 0.1).unwrap(), &mut KlCd::new(), 6, par).1;
+        let run = |par| {
+            trace(
+                &data,
+                KullbackLeibler,
+                5,
+                ElasticNet::new(0.1, 0.1).unwrap(),
+                &mut KlCd::new(),
+                6,
+                par,
+            )
+            .1
+        };
         let seq = run(Par::Seq);
         for t in [2, 3] {
             let other = run(Par::rayon(t));

@@ -237,8 +237,8 @@ fn pass<F: NmfFloat>(a: &[F], y: &mut [F], (prev, step): (&[F], F), cur: &[F], y
     let mut sums = ([zero; LANES], [zero; LANES]);
     let full = n - n % LANES;
     let (af, yf, pf, cf) = (&a[..full], &mut y[..full], &prev[..full], &cur[..full]);
-    if !avx_chunks(af, yf, (pf, step), cf, y_floor, (&mut sums.0, &mut sums.1)) {
-        portable_chunks(af, yf, (pf, step), cf, y_floor, (&mut sums.0, &mut sums.1));
+    if let Some(args) = simd_chunks((af, yf, (pf, step), cf, y_floor, (&mut sums.0, &mut sums.1))) {
+        portable_chunks(args);
     }
     for t in full..n {
         let l = t - full;
@@ -274,14 +274,8 @@ fn one<F: NmfFloat>(a: F, y: &mut F, p: F, step: F, c: F, floor: F, (neg, hs): (
 
 /// The whole chunks of [`pass`], element by element (LLVM does not vectorize the division).
 #[inline(always)]
-fn portable_chunks<F: NmfFloat>(
-    a: &[F],
-    y: &mut [F],
-    (prev, step): (&[F], F),
-    cur: &[F],
-    y_floor: F,
-    (neg, hs): (&mut [F; LANES], &mut [F; LANES]),
-) {
+fn portable_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) {
+    let (a, y, (prev, step), cur, y_floor, (neg, hs)) = args;
     let chunks = a
         .chunks_exact(LANES)
         .zip(y.chunks_exact_mut(LANES))
@@ -303,132 +297,126 @@ fn portable_chunks<F: NmfFloat>(
 
 /// The whole chunks of [`pass`] in AVX registers for f64 and SSE registers for f32 (LLVM
 /// leaves the division and the floor scalar): lane l takes the same elements, the same
-/// operations in the same order, no FMA, so the bits equal the portable loop's. Returns false
-/// (and does nothing) where it does not apply.
+/// operations in the same order, no FMA, so the bits equal the portable loop's. Hands the
+/// arguments back where it does not apply.
 #[inline(always)]
-fn avx_chunks<F: NmfFloat>(
-    a: &[F],
-    y: &mut [F],
-    (prev, step): (&[F], F),
-    cur: &[F],
-    y_floor: F,
-    (neg, hs): (&mut [F; LANES], &mut [F; LANES]),
-) -> bool {
+fn simd_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) -> Option<ChunkArgs<'_, F>> {
     #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f64>() && std::arch::is_x86_feature_detected!("avx") {
-        let n = a.len();
-        debug_assert!(n % LANES == 0 && y.len() == n && prev.len() == n && cur.len() == n);
-        let f = |v: F| v.to_f64_lossy();
-        let (mut sn, mut sh): ([f64; LANES], [f64; LANES]) = (neg.map(f), hs.map(f));
-        // SAFETY: F is f64 (checked just above), so the casts reinterpret f64 slices as f64
-        // slices of the same lengths; the CPU has AVX (checked); every load and store is
-        // within the slices (n is a multiple of 4).
-        unsafe {
-            let cast = |s: &[F]| std::slice::from_raw_parts(s.as_ptr().cast::<f64>(), s.len());
-            let ym = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<f64>(), n);
-            avx_f64(
-                cast(a),
-                ym,
-                (cast(prev), f(step)),
-                cast(cur),
-                f(y_floor),
-                (&mut sn, &mut sh),
-            );
+    {
+        use std::any::TypeId;
+        if TypeId::of::<F>() == TypeId::of::<f64>() && std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: F is f64 (checked) and the CPU has AVX (checked).
+            unsafe { run_as::<F, f64>(avx_f64, args) };
+            return None;
         }
-        *neg = sn.map(F::lit);
-        *hs = sh.map(F::lit);
-        return true;
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::any::TypeId::of::<F>() == std::any::TypeId::of::<f32>() {
-        let n = a.len();
-        debug_assert!(n % LANES == 0 && y.len() == n && prev.len() == n && cur.len() == n);
-        // Exact: F is f32.
-        let f = |v: F| v.to_f64_lossy() as f32;
-        let (mut sn, mut sh): ([f32; LANES], [f32; LANES]) = (neg.map(f), hs.map(f));
-        // SAFETY: F is f32 (checked just above), so the casts reinterpret f32 slices as f32
-        // slices of the same lengths; SSE is part of x86_64; every load and store is within
-        // the slices (n is a multiple of 4).
-        unsafe {
-            let cast = |s: &[F]| std::slice::from_raw_parts(s.as_ptr().cast::<f32>(), s.len());
-            let ym = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<f32>(), n);
-            sse_f32(
-                cast(a),
-                ym,
-                (cast(prev), f(step)),
-                cast(cur),
-                f(y_floor),
-                (&mut sn, &mut sh),
-            );
+        if TypeId::of::<F>() == TypeId::of::<f32>() {
+            // SAFETY: F is f32 (checked); SSE is part of x86_64.
+            unsafe { run_as::<F, f32>(sse_f32, args) };
+            return None;
         }
-        *neg = sn.map(|v| F::lit(f64::from(v)));
-        *hs = sh.map(|v| F::lit(f64::from(v)));
-        return true;
     }
-    let _ = (a, y, prev, step, cur, y_floor, neg, hs);
-    false
+    Some(args)
 }
 
-/// [`avx_f64`] for f32 in SSE registers (four lanes, as [`LANES`] says).
+/// A SIMD loop of [`pass`] on concrete floats (from [`simd_kernel`]).
 #[cfg(target_arch = "x86_64")]
-unsafe fn sse_f32(
-    a: &[f32],
-    y: &mut [f32],
-    (prev, step): (&[f32], f32),
-    cur: &[f32],
-    y_floor: f32,
-    (neg, hs): (&mut [f32; LANES], &mut [f32; LANES]),
-) {
-    use std::arch::x86_64::*;
-    let (step, floor, one) = (_mm_set1_ps(step), _mm_set1_ps(y_floor), _mm_set1_ps(1.0));
-    let mut sn = _mm_loadu_ps(neg.as_ptr());
-    let mut sh = _mm_loadu_ps(hs.as_ptr());
-    for t in (0..a.len()).step_by(LANES) {
-        let yv = _mm_add_ps(
-            _mm_loadu_ps(y.as_ptr().add(t)),
-            _mm_mul_ps(step, _mm_loadu_ps(prev.as_ptr().add(t))),
-        );
-        _mm_storeu_ps(y.as_mut_ptr().add(t), yv);
-        let inv = _mm_div_ps(one, _mm_max_ps(yv, floor));
-        let c = _mm_loadu_ps(cur.as_ptr().add(t));
-        let q = _mm_mul_ps(_mm_mul_ps(_mm_loadu_ps(a.as_ptr().add(t)), inv), c);
-        sn = _mm_add_ps(sn, q);
-        sh = _mm_add_ps(sh, _mm_mul_ps(_mm_mul_ps(q, c), inv));
-    }
-    _mm_storeu_ps(neg.as_mut_ptr(), sn);
-    _mm_storeu_ps(hs.as_mut_ptr(), sh);
+type SimdKernel<T> = unsafe fn(&[T], &mut [T], (&[T], T), &[T], T, (&mut [T; LANES], &mut [T; LANES]));
+
+/// The arguments of the chunk loops: data, y, (previous column, its step), current column,
+/// floor of y, lane sums.
+type ChunkArgs<'a, F> = (
+    &'a [F],
+    &'a mut [F],
+    (&'a [F], F),
+    &'a [F],
+    F,
+    (&'a mut [F; LANES], &'a mut [F; LANES]),
+);
+
+/// Runs `kernel` on the arguments reinterpreted as `T`.
+///
+/// # Safety
+/// `F` must be `T`, and the CPU must have the features `kernel` is compiled for.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn run_as<F: Copy + 'static, T: Copy + 'static>(kernel: SimdKernel<T>, args: ChunkArgs<'_, F>) {
+    debug_assert!(std::any::TypeId::of::<F>() == std::any::TypeId::of::<T>());
+    let (a, y, (prev, step), cur, y_floor, (neg, hs)) = args;
+    debug_assert!(a.len() % LANES == 0 && [y.len(), prev.len(), cur.len()] == [a.len(); 3]);
+    // The same type under two names: same size, alignment and bits.
+    let cast = |s: &[F]| std::slice::from_raw_parts(s.as_ptr().cast::<T>(), s.len());
+    let y = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<T>(), y.len());
+    let neg = &mut *(neg as *mut [F; LANES]).cast::<[T; LANES]>();
+    let hs = &mut *(hs as *mut [F; LANES]).cast::<[T; LANES]>();
+    let scalar = |v: &F| std::mem::transmute_copy::<F, T>(v);
+    kernel(
+        cast(a),
+        y,
+        (cast(prev), scalar(&step)),
+        cast(cur),
+        scalar(&y_floor),
+        (neg, hs),
+    );
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx")]
-unsafe fn avx_f64(
-    a: &[f64],
-    y: &mut [f64],
-    (prev, step): (&[f64], f64),
-    cur: &[f64],
-    y_floor: f64,
-    (neg, hs): (&mut [f64; LANES], &mut [f64; LANES]),
-) {
-    use std::arch::x86_64::*;
-    let (step, floor, one) = (_mm256_set1_pd(step), _mm256_set1_pd(y_floor), _mm256_set1_pd(1.0));
-    let mut sn = _mm256_loadu_pd(neg.as_ptr());
-    let mut sh = _mm256_loadu_pd(hs.as_ptr());
-    for t in (0..a.len()).step_by(LANES) {
-        let yv = _mm256_add_pd(
-            _mm256_loadu_pd(y.as_ptr().add(t)),
-            _mm256_mul_pd(step, _mm256_loadu_pd(prev.as_ptr().add(t))),
-        );
-        _mm256_storeu_pd(y.as_mut_ptr().add(t), yv);
-        // max(v, floor) is v where v > floor, else floor: the portable loop's choice.
-        let inv = _mm256_div_pd(one, _mm256_max_pd(yv, floor));
-        let c = _mm256_loadu_pd(cur.as_ptr().add(t));
-        let q = _mm256_mul_pd(_mm256_mul_pd(_mm256_loadu_pd(a.as_ptr().add(t)), inv), c);
-        sn = _mm256_add_pd(sn, q);
-        sh = _mm256_add_pd(sh, _mm256_mul_pd(_mm256_mul_pd(q, c), inv));
-    }
-    _mm256_storeu_pd(neg.as_mut_ptr(), sn);
-    _mm256_storeu_pd(hs.as_mut_ptr(), sh);
+/// The SIMD loop of [`pass`] for one register type, named by its intrinsics: the same
+/// operations in the same order as [`one`], lane by lane.
+macro_rules! simd_kernel {
+    ($name:ident, $t:ty, $feature:literal, $set1:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $div:ident, $max:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name(
+            a: &[$t],
+            y: &mut [$t],
+            (prev, step): (&[$t], $t),
+            cur: &[$t],
+            y_floor: $t,
+            (neg, hs): (&mut [$t; LANES], &mut [$t; LANES]),
+        ) {
+            use std::arch::x86_64::*;
+            let (step, floor, one) = ($set1(step), $set1(y_floor), $set1(1.0));
+            let mut sn = $load(neg.as_ptr());
+            let mut sh = $load(hs.as_ptr());
+            for t in (0..a.len()).step_by(LANES) {
+                let yv = $add($load(y.as_ptr().add(t)), $mul(step, $load(prev.as_ptr().add(t))));
+                $store(y.as_mut_ptr().add(t), yv);
+                // max(v, floor) is v where v > floor, else floor: the portable loop's choice.
+                let inv = $div(one, $max(yv, floor));
+                let c = $load(cur.as_ptr().add(t));
+                let q = $mul($mul($load(a.as_ptr().add(t)), inv), c);
+                sn = $add(sn, q);
+                sh = $add(sh, $mul($mul(q, c), inv));
+            }
+            $store(neg.as_mut_ptr(), sn);
+            $store(hs.as_mut_ptr(), sh);
+        }
+    };
 }
+
+simd_kernel!(
+    avx_f64,
+    f64,
+    "avx",
+    _mm256_set1_pd,
+    _mm256_loadu_pd,
+    _mm256_storeu_pd,
+    _mm256_add_pd,
+    _mm256_mul_pd,
+    _mm256_div_pd,
+    _mm256_max_pd
+);
+simd_kernel!(
+    sse_f32,
+    f32,
+    "sse",
+    _mm_set1_ps,
+    _mm_loadu_ps,
+    _mm_storeu_ps,
+    _mm_add_ps,
+    _mm_mul_ps,
+    _mm_div_ps,
+    _mm_max_ps
+);
 
 /// The coordinate sweep of one column: y ← F g on the column's entries, then every component
 /// in turn. `fcol(r)` is F's column r at those entries.
@@ -679,8 +667,8 @@ mod tests {
             let init = ([F::lit(0.5); LANES], [F::lit(0.25); LANES]);
             let (mut s1, mut s2) = (init, init);
             let step = F::lit(-0.3);
-            portable_chunks(&a, &mut y1, (&prev, step), &cur, F::epsilon(), (&mut s1.0, &mut s1.1));
-            if avx_chunks(&a, &mut y2, (&prev, step), &cur, F::epsilon(), (&mut s2.0, &mut s2.1)) {
+            portable_chunks((&a, &mut y1, (&prev, step), &cur, F::epsilon(), (&mut s1.0, &mut s1.1)));
+            if simd_chunks((&a, &mut y2, (&prev, step), &cur, F::epsilon(), (&mut s2.0, &mut s2.1))).is_none() {
                 assert_eq!(y1, y2);
                 assert_eq!(s1, s2);
             }

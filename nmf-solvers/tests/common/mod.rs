@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod alloc;
+pub mod trace;
 
 use nmf_core::faer::Mat;
 use nmf_core::{CscMatrix, Data, NmfFloat};

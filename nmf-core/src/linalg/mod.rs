@@ -1,5 +1,6 @@
 //! Every linear-algebra call of nmf-rs, in one place: dense products (faer GEMM), the sparse
-//! products that keep sparse X sparse, and the small dense factorizations (QR, SVD).
+//! products that keep sparse X sparse, the small dense factorizations (QR, SVD), and the
+//! coordinate sweeps of the Frobenius ([`SweepPanel`]) and KL ([`KlPanel`]) block problems.
 //!
 //! Kernels take views and write into caller-owned outputs; they never allocate unless the doc
 //! says so. A dimension mismatch in a kernel is a programmer error and panics.

@@ -6,7 +6,7 @@ use nmf_bench::report::{plot_panels, Panel, Series};
 use nmf_bench::summary::finite;
 use nmf_core::{BetaDivergence, Data, Frobenius, Init, KullbackLeibler, Loss, NmfFloat, NmfProblem, Solver};
 use nmf_select::{FitDone, FitKind, RankParams, RankReport, RankRule, RankValidParams};
-use nmf_solvers::{Admm, Anls, Cd, Hals, KlCd, Mu, Pgd, PgdAlt};
+use nmf_solvers::{Admm, Anls, Cd, Hals, Mu, Pgd, PgdAlt};
 use serde_json::{json, Value};
 
 use crate::cli::{InitChoice, LossChoice, RankArgs, RankRuleChoice, SolverChoice};
@@ -147,7 +147,6 @@ fn by_solver<F: NmfFloat, L: Loss<F>>(
         SolverChoice::Admm => sweep(args, data, params, loss, Admm::new),
         SolverChoice::Hals => sweep(args, data, params, loss, Hals::new),
         SolverChoice::Anls => sweep(args, data, params, loss, Anls::new),
-        SolverChoice::Cd if loss.beta() == F::one() => sweep(args, data, params, loss, KlCd::new),
         SolverChoice::Cd => sweep(args, data, params, loss, Cd::new),
     }
 }

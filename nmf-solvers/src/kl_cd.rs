@@ -6,16 +6,17 @@
 //! column of X (its stored entries, for sparse X) with `y = W·h_j` kept up to date, never W H
 //! as a whole. A Newton step that would overshoot the minimiser from above is checked against
 //! the chord bound and replaced by the multiplicative (MM) step where it could have raised the
-//! objective, so the objective never rises (see [`nmf_core::linalg::KlPanel`] for the rule).
+//! objective, so the objective never rises (the rule is in [`nmf_core::linalg::kl_sweep`]).
 //! Unlike MU, entries can reach exactly 0 and revive.
 //!
-//! Per block and iteration this costs one pass over every stored entry per component to form
-//! y (and, for sparse X, to gather the partner's rows), then one or two passes per component
-//! with a division per entry: about 3·k·nnz (3·k·m·n) element operations against MU's four
-//! products, and division-bound (f64 passes run in AVX registers). It pays because it needs
+//! Per block and iteration this costs k passes over the stored entries of each column to form
+//! y (and, for sparse X, k more to gather the partner's rows), then one or two passes per
+//! component with a division per entry: about 3·k·m·n (4·k·nnz) element operations, at most
+//! 2·k divisions per entry, against MU's four products and one division per entry. The
+//! division-bound passes run in AVX (f64) or SSE (f32) registers. It pays because it needs
 //! far fewer iterations (second order, Gauss–Seidel within each column): to scikit-learn
-//! `mu`'s final KL on dense 5000×1000 (k = 10) 14 iterations instead of 200 (0.6–0.7 s against
-//! KL-MU's 2.6–2.8 s), on pbmc3k 35 instead of 130 (0.31–0.33 s against 0.54–0.59 s); on a
+//! `mu`'s final KL on dense 5000×1000 (k = 10) 14 iterations instead of 200 (0.65–0.72 s against
+//! KL-MU's 2.6–2.8 s), on pbmc3k 35 instead of 130 (0.30–0.33 s against 0.54–0.59 s); on a
 //! planted 5 M-nonzero count matrix 19 against 20 (MU is faster there). The start is first
 //! scaled to Σ W H = Σ X ([`KlCd::rescale_init`]).
 //!
@@ -46,7 +47,7 @@
 //! ```
 
 use faer::{Mat, MatMut, MatRef, Par};
-use nmf_core::linalg::{KlBlock, KlPanel, KlSweepStats};
+use nmf_core::linalg::{self, KlBlock, KlPanel, KlSweepStats};
 use nmf_core::{Constraint, IterInfo, Loss, Matrix, NmfError, NmfFloat, NmfProblem, NmfState, Result, Solver};
 
 use crate::hals::param_error;
@@ -91,7 +92,8 @@ impl<F: NmfFloat> KlCd<F> {
     }
 
     /// At most `newton` evaluations (passes over the coordinate's column) per coordinate and
-    /// sweep. 1 takes one Newton step from below and the MM step from above.
+    /// sweep. 1 takes one Newton step from below and, from above, the larger of the Newton and
+    /// MM points (no evaluation is left to check an overshoot).
     ///
     /// # Errors
     /// [`NmfParamsError::SolverParam`](nmf_core::NmfParamsError::SolverParam) if 0 or above 50.
@@ -145,8 +147,9 @@ fn sweep_block<F: NmfFloat>(
     (l1, l2): (F, F),
     (newton, newton_tol, par): (usize, F, Par),
 ) -> KlSweepStats<F> {
-    for (r, lin) in linear.iter_mut().enumerate() {
-        *lin = factor.col(r).iter().fold(F::zero(), |s, v| s + *v) + l1;
+    linalg::col_sums(factor, linear);
+    for lin in linear.iter_mut() {
+        *lin += l1;
     }
     let block = KlBlock {
         data,
@@ -237,7 +240,6 @@ where
         let par: Par = problem.par();
         let pen_h = problem.penalty_h().elastic_net().unwrap_or((F::zero(), F::zero()));
         let pen_w = problem.penalty_w().elastic_net().unwrap_or((F::zero(), F::zero()));
-        let (m, k, n) = (state.w.nrows(), state.w.ncols(), state.h.ncols());
 
         let settings = (self.newton, self.newton_tol, par);
         // H block: columns of X against W.
@@ -246,23 +248,11 @@ where
         let sh = sweep_block(&mut ws.panel_h, &mut ws.linear, x, w, h, pen_h, settings);
 
         // W block: columns of Xᵀ against Hᵀ, solving for Wᵀ.
-        for j in 0..n {
-            for r in 0..k {
-                ws.ht[(j, r)] = state.h[(r, j)];
-            }
-        }
-        for i in 0..m {
-            for r in 0..k {
-                ws.wt[(r, i)] = state.w[(i, r)];
-            }
-        }
+        ws.ht.copy_from(state.h.transpose());
+        ws.wt.copy_from(state.w.transpose());
         let (ht, wt) = (ws.ht.as_ref(), ws.wt.as_mut());
         let sw = sweep_block(&mut ws.panel_w, &mut ws.linear, &ws.xt, ht, wt, pen_w, settings);
-        for r in 0..k {
-            for i in 0..m {
-                state.w[(i, r)] = ws.wt[(r, i)];
-            }
-        }
+        state.w.copy_from(ws.wt.transpose());
         self.last = Some((sh, sw));
         Ok(IterInfo::none())
     }

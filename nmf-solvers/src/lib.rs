@@ -14,8 +14,10 @@
 //! | [`Cd`] | Frobenius | scikit-learn's `solver='cd'`, same iterates and violation stop; monotone |
 //! | [`KlCd`] | KL/Poisson | coordinate descent with safeguarded Newton steps (Hsieh & Dhillon 2011); monotone; exact zeros |
 //!
-//! Every solver honours elastic-net penalties and observation masks (Frobenius block solvers
-//! through the shared Gram products, which impute missing entries as an MM step), and asking a
+//! Every solver honours elastic-net penalties, and all but [`KlCd`] observation masks (Frobenius
+//! block solvers through the shared Gram products, which impute missing entries as an MM step;
+//! `KlCd` refuses a mask with a typed error, so `nmf rank`, which masks entries to
+//! cross-validate, keeps `cd` to Frobenius), and asking a
 //! solver for a loss it does not implement is an [`nmf_core::NmfError::UnsupportedLoss`].
 //! [`transform`] computes H for new samples with W fixed, exactly ([`Bpp`] NNLS).
 //!

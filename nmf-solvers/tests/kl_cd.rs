@@ -30,9 +30,16 @@ fn objective_never_rises_dense_sparse_penalised_f32() {
                 .unwrap()
                 .with_newton_tol(tol)
                 .unwrap();
-            let (obj, _) = trace(&data, KullbackLeibler, 6, ElasticNet::none(), &mut s, 15, Par::Seq);
+            let (obj, _) = trace(
+                &data,
+                KullbackLeibler,
+                6,
+                ElasticNet::none(),
+                &mut s.clone(),
+                15,
+                Par::Seq,
+            );
             assert_monotone(&obj, 1e-12, what);
-            let mut s = KlCd::new().with_newton_steps(newton).unwrap();
             let (obj, _) = trace(&data, KullbackLeibler, 6, pen, &mut s, 15, Par::Seq);
             assert_monotone(&obj, 1e-12, &format!("{what}, penalised"));
         }

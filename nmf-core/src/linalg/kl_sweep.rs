@@ -20,8 +20,9 @@
 //! Because f' is concave and increasing, a Newton step from the left of the minimiser v* stays
 //! left of it and lowers f; from the right it lands left of v* and may overshoot (for
 //! `v − a log v` from v = 2v*, exactly onto 0). The multiplicative (MM) step
-//! `v·(Σ a F / y)/(s_r + l1 + l2·v)` lowers f and, from the right, stays right of v*. So
-//! from the right the Newton point is kept only when f provably did not rise: when
+//! `v·(Σ a F / y)/(s_r + l1 + l2·v)` lowers f (a Jensen majoriser). From the right, a Newton
+//! point at or above the MM point lies between it and v, so by convexity f does not rise there
+//! either; a Newton point below it is kept only when f provably did not rise: when
 //! `f'(v_new) + f'(v) ≥ 0` (f' concave lies above its chord, so
 //! `f(v) − f(v_new) ≥ (v − v_new)(f'(v) + f'(v_new))/2`), checked at the next evaluation, and
 //! otherwise the MM point is taken. The last step of a coordinate is never an unchecked
@@ -30,8 +31,8 @@
 //!
 //! Each evaluation is one pass over the column (its stored entries, for sparse data; F's rows
 //! there are gathered once per column) that first applies the previous step to y, then sums the
-//! two ratios: one division per entry, in AVX registers for f64 (the same bits as the portable
-//! loop, which serves f32 and other CPUs). A coordinate stops early once a step that needs no
+//! two ratios: one division per entry, in AVX registers for f64 and SSE registers for f32 (the
+//! same bits as the portable loop, which serves other CPUs). A coordinate stops early once a step that needs no
 //! check moved it by at most `newton_tol` of its value. Columns run in parallel in fixed chunks
 //! with the same operations in the same order, so the result is the same bits for every thread
 //! count.
@@ -303,14 +304,18 @@ fn portable_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) {
 fn simd_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) -> Option<ChunkArgs<'_, F>> {
     #[cfg(target_arch = "x86_64")]
     {
+        // The kernels read and write whole registers: every slice as long as `a`, a multiple
+        // of four (what the SAFETY comments below rely on).
+        let n = args.0.len();
+        assert!(n % LANES == 0 && args.1.len() == n && (args.2).0.len() == n && args.3.len() == n);
         use std::any::TypeId;
         if TypeId::of::<F>() == TypeId::of::<f64>() && std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: F is f64 (checked) and the CPU has AVX (checked).
+            // SAFETY: F is f64 (checked), the CPU has AVX (checked), the lengths are checked.
             unsafe { run_as::<F, f64>(avx_f64, args) };
             return None;
         }
         if TypeId::of::<F>() == TypeId::of::<f32>() {
-            // SAFETY: F is f32 (checked); SSE is part of x86_64.
+            // SAFETY: F is f32 (checked), SSE is part of x86_64, the lengths are checked.
             unsafe { run_as::<F, f32>(sse_f32, args) };
             return None;
         }
@@ -342,7 +347,6 @@ type ChunkArgs<'a, F> = (
 unsafe fn run_as<F: Copy + 'static, T: Copy + 'static>(kernel: SimdKernel<T>, args: ChunkArgs<'_, F>) {
     debug_assert!(std::any::TypeId::of::<F>() == std::any::TypeId::of::<T>());
     let (a, y, (prev, step), cur, y_floor, (neg, hs)) = args;
-    debug_assert!(a.len() % LANES == 0 && [y.len(), prev.len(), cur.len()] == [a.len(); 3]);
     // The same type under two names: same size, alignment and bits.
     let cast = |s: &[F]| std::slice::from_raw_parts(s.as_ptr().cast::<T>(), s.len());
     let y = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<T>(), y.len());
@@ -459,7 +463,13 @@ fn sweep_column<'f, F: NmfFloat>(
             }
             let mut next = v;
             if let Some((grad0, mm)) = anchor.take() {
-                if grad + grad0 < zero {
+                // Where y fell to the floor at a nonzero entry, the floored derivative says
+                // nothing (the true objective may be infinite): that fails the check too.
+                let floored = a
+                    .iter()
+                    .zip(y.iter())
+                    .any(|(&at, &yt)| at > zero && yt <= block.y_floor);
+                if grad + grad0 < zero || floored {
                     // f may have risen: back to the MM point of the anchor.
                     stats.fallbacks += 1;
                     next = mm;
@@ -468,7 +478,12 @@ fn sweep_column<'f, F: NmfFloat>(
             if next == v {
                 if grad < zero {
                     // From the left: the Newton point stays left of the minimiser, f falls.
-                    next = v - grad / (hs + l2);
+                    // (The curvature is positive here unless it underflowed; then stay.)
+                    let hess = hs + l2;
+                    let newton_pt = v - grad / hess;
+                    if hess > zero && newton_pt.is_finite() {
+                        next = newton_pt;
+                    }
                 } else if grad > zero && v > zero {
                     // pos > neg ≥ 0 here, so the MM point is well defined.
                     let mm = v * (neg / pos);
@@ -597,6 +612,31 @@ mod tests {
         for j in 0..3 {
             assert!((g[(0, j)] - star[j]).abs() <= 1e-10 * star[j]);
         }
+    }
+
+    /// With a large L1 weight in f32 the floored derivative at 0 (a·F/ε ≈ 8.4e6) no longer
+    /// fails the chord check (7e6·1.5 > 8.4e6), but y = 0 at a nonzero entry is an infinite
+    /// objective: the overshoot onto 0 must still be refused. (The minimiser, 1/7e6, stays
+    /// above the floor.)
+    #[test]
+    fn an_overshoot_onto_an_infinite_objective_is_refused_even_when_the_floor_hides_it() {
+        let f = Mat::<f32>::from_fn(1, 1, |_, _| 1.0);
+        let a = Matrix::Dense(Mat::<f32>::from_fn(1, 1, |_, _| 1.0));
+        let l1 = 7.0e6f32 - 1.0;
+        let star = 1.0 / (1.0 + l1);
+        let mut g = Mat::<f32>::from_fn(1, 1, |_, _| 2.0 * star);
+        let linear = [1.0 + l1];
+        let block = KlBlock {
+            data: &a,
+            factor: f.as_ref(),
+            linear: &linear,
+            l2: 0.0,
+            newton_tol: 0.0,
+            y_floor: f32::EPSILON,
+        };
+        let stats = KlPanel::new(&a, 1).sweep(block, g.as_mut(), 3, Par::Seq);
+        assert_eq!(stats.fallbacks, 1);
+        assert!((g[(0, 0)] - star).abs() <= 1e-5 * star, "{} vs {star}", g[(0, 0)]);
     }
 
     /// Every sweep lowers the block objective (dense and sparse, penalised or not, any number

@@ -14,7 +14,7 @@ use crate::data::{CscRef, Matrix};
 use crate::error::{NmfError, Result};
 use crate::NmfFloat;
 
-mod kl_sweep;
+pub mod kl_sweep;
 mod sweep;
 pub use kl_sweep::{KlBlock, KlPanel, KlSweepStats};
 pub use sweep::{SweepPanel, SweepStats};

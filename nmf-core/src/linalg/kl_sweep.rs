@@ -229,16 +229,19 @@ impl<F: NmfFloat> KlPanel<F> {
 }
 
 /// `y += step·prev`, then `(Σ a·cur / y, Σ a·cur² / y²)` over one column (all slices of the
-/// column's length), in `LANES` interleaved sums (element t goes to lane t mod 4).
+/// column's length), in `LANES` interleaved sums (element t goes to lane t mod 4), and whether
+/// y is at or below the floor at some nonzero entry (where the floored ratios say nothing).
 #[inline(always)]
-fn pass<F: NmfFloat>(a: &[F], y: &mut [F], (prev, step): (&[F], F), cur: &[F], y_floor: F) -> (F, F) {
+fn pass<F: NmfFloat>(a: &[F], y: &mut [F], (prev, step): (&[F], F), cur: &[F], y_floor: F) -> (F, F, bool) {
     let zero = F::zero();
     let n = a.len();
     let (y, prev, cur) = (&mut y[..n], &prev[..n], &cur[..n]);
     let mut sums = ([zero; LANES], [zero; LANES]);
+    let mut low = false;
     let full = n - n % LANES;
     let (af, yf, pf, cf) = (&a[..full], &mut y[..full], &prev[..full], &cur[..full]);
-    if let Some(args) = simd_chunks((af, yf, (pf, step), cf, y_floor, (&mut sums.0, &mut sums.1))) {
+    let args = (af, yf, (pf, step), cf, y_floor, (&mut sums.0, &mut sums.1), &mut low);
+    if let Some(args) = simd_chunks(args) {
         portable_chunks(args);
     }
     for t in full..n {
@@ -250,7 +253,7 @@ fn pass<F: NmfFloat>(a: &[F], y: &mut [F], (prev, step): (&[F], F), cur: &[F], y
             step,
             cur[t],
             y_floor,
-            (&mut sums.0[l], &mut sums.1[l]),
+            (&mut sums.0[l], &mut sums.1[l], &mut low),
         );
     }
     let (mut sn, mut sh) = (zero, zero);
@@ -258,14 +261,15 @@ fn pass<F: NmfFloat>(a: &[F], y: &mut [F], (prev, step): (&[F], F), cur: &[F], y
         sn += sums.0[l];
         sh += sums.1[l];
     }
-    (sn, sh)
+    (sn, sh, low)
 }
 
 /// One element of [`pass`].
 #[inline(always)]
-fn one<F: NmfFloat>(a: F, y: &mut F, p: F, step: F, c: F, floor: F, (neg, hs): (&mut F, &mut F)) {
+fn one<F: NmfFloat>(a: F, y: &mut F, p: F, step: F, c: F, floor: F, (neg, hs, low): (&mut F, &mut F, &mut bool)) {
     let v = *y + step * p;
     *y = v;
+    *low |= (a > F::zero()) & (v <= floor);
     // v where v > floor, else floor (y is never NaN).
     let inv = F::one() / if v > floor { v } else { floor };
     let q = a * inv * c;
@@ -276,7 +280,7 @@ fn one<F: NmfFloat>(a: F, y: &mut F, p: F, step: F, c: F, floor: F, (neg, hs): (
 /// The whole chunks of [`pass`], element by element (LLVM does not vectorize the division).
 #[inline(always)]
 fn portable_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) {
-    let (a, y, (prev, step), cur, y_floor, (neg, hs)) = args;
+    let (a, y, (prev, step), cur, y_floor, (neg, hs), low) = args;
     let chunks = a
         .chunks_exact(LANES)
         .zip(y.chunks_exact_mut(LANES))
@@ -290,7 +294,7 @@ fn portable_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) {
                 step,
                 c4[l],
                 y_floor,
-                (&mut neg[l], &mut hs[l]),
+                (&mut neg[l], &mut hs[l], &mut *low),
             );
         }
     }
@@ -325,10 +329,10 @@ fn simd_chunks<F: NmfFloat>(args: ChunkArgs<'_, F>) -> Option<ChunkArgs<'_, F>> 
 
 /// A SIMD loop of [`pass`] on concrete floats (from [`simd_kernel`]).
 #[cfg(target_arch = "x86_64")]
-type SimdKernel<T> = unsafe fn(&[T], &mut [T], (&[T], T), &[T], T, (&mut [T; LANES], &mut [T; LANES]));
+type SimdKernel<T> = unsafe fn(&[T], &mut [T], (&[T], T), &[T], T, (&mut [T; LANES], &mut [T; LANES]), &mut bool);
 
 /// The arguments of the chunk loops: data, y, (previous column, its step), current column,
-/// floor of y, lane sums.
+/// floor of y, lane sums, whether y was at the floor at a nonzero entry.
 type ChunkArgs<'a, F> = (
     &'a [F],
     &'a mut [F],
@@ -336,6 +340,7 @@ type ChunkArgs<'a, F> = (
     &'a [F],
     F,
     (&'a mut [F; LANES], &'a mut [F; LANES]),
+    &'a mut bool,
 );
 
 /// Runs `kernel` on the arguments reinterpreted as `T`.
@@ -346,7 +351,7 @@ type ChunkArgs<'a, F> = (
 #[inline(always)]
 unsafe fn run_as<F: Copy + 'static, T: Copy + 'static>(kernel: SimdKernel<T>, args: ChunkArgs<'_, F>) {
     debug_assert!(std::any::TypeId::of::<F>() == std::any::TypeId::of::<T>());
-    let (a, y, (prev, step), cur, y_floor, (neg, hs)) = args;
+    let (a, y, (prev, step), cur, y_floor, (neg, hs), low) = args;
     // The same type under two names: same size, alignment and bits.
     let cast = |s: &[F]| std::slice::from_raw_parts(s.as_ptr().cast::<T>(), s.len());
     let y = std::slice::from_raw_parts_mut(y.as_mut_ptr().cast::<T>(), y.len());
@@ -360,13 +365,15 @@ unsafe fn run_as<F: Copy + 'static, T: Copy + 'static>(kernel: SimdKernel<T>, ar
         cast(cur),
         scalar(&y_floor),
         (neg, hs),
+        low,
     );
 }
 
 /// The SIMD loop of [`pass`] for one register type, named by its intrinsics: the same
 /// operations in the same order as [`one`], lane by lane.
 macro_rules! simd_kernel {
-    ($name:ident, $t:ty, $feature:literal, $set1:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $div:ident, $max:ident) => {
+    ($name:ident, $t:ty, $feature:literal, $set1:ident, $load:ident, $store:ident, $add:ident, $mul:ident, $div:ident, $max:ident,
+     $gt:expr, $le:expr, $and:ident, $or:ident, $movemask:ident) => {
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = $feature)]
         unsafe fn $name(
@@ -376,23 +383,28 @@ macro_rules! simd_kernel {
             cur: &[$t],
             y_floor: $t,
             (neg, hs): (&mut [$t; LANES], &mut [$t; LANES]),
+            low: &mut bool,
         ) {
             use std::arch::x86_64::*;
-            let (step, floor, one) = ($set1(step), $set1(y_floor), $set1(1.0));
+            let (step, floor, one, zero) = ($set1(step), $set1(y_floor), $set1(1.0), $set1(0.0));
+            let mut lows = $set1(0.0);
             let mut sn = $load(neg.as_ptr());
             let mut sh = $load(hs.as_ptr());
             for t in (0..a.len()).step_by(LANES) {
                 let yv = $add($load(y.as_ptr().add(t)), $mul(step, $load(prev.as_ptr().add(t))));
                 $store(y.as_mut_ptr().add(t), yv);
+                let av = $load(a.as_ptr().add(t));
+                lows = $or(lows, $and(($gt)(av, zero), ($le)(yv, floor)));
                 // max(v, floor) is v where v > floor, else floor: the portable loop's choice.
                 let inv = $div(one, $max(yv, floor));
                 let c = $load(cur.as_ptr().add(t));
-                let q = $mul($mul($load(a.as_ptr().add(t)), inv), c);
+                let q = $mul($mul(av, inv), c);
                 sn = $add(sn, q);
                 sh = $add(sh, $mul($mul(q, c), inv));
             }
             $store(neg.as_mut_ptr(), sn);
             $store(hs.as_mut_ptr(), sh);
+            *low |= $movemask(lows) != 0;
         }
     };
 }
@@ -407,7 +419,12 @@ simd_kernel!(
     _mm256_add_pd,
     _mm256_mul_pd,
     _mm256_div_pd,
-    _mm256_max_pd
+    _mm256_max_pd,
+    _mm256_cmp_pd::<_CMP_GT_OQ>,
+    _mm256_cmp_pd::<_CMP_LE_OQ>,
+    _mm256_and_pd,
+    _mm256_or_pd,
+    _mm256_movemask_pd
 );
 simd_kernel!(
     sse_f32,
@@ -419,7 +436,12 @@ simd_kernel!(
     _mm_add_ps,
     _mm_mul_ps,
     _mm_div_ps,
-    _mm_max_ps
+    _mm_max_ps,
+    _mm_cmpgt_ps,
+    _mm_cmple_ps,
+    _mm_and_ps,
+    _mm_or_ps,
+    _mm_movemask_ps
 );
 
 /// The coordinate sweep of one column: y ← F g on the column's entries, then every component
@@ -454,7 +476,7 @@ fn sweep_column<'f, F: NmfFloat>(
         let mut anchor: Option<(F, F)> = None;
         for it in 0..newton {
             // (A zero pending step adds exactly 0 to y.)
-            let (neg, hs) = pass(a, y, (fcol(pending.0), pending.1), cur, block.y_floor);
+            let (neg, hs, floored) = pass(a, y, (fcol(pending.0), pending.1), cur, block.y_floor);
             pending.1 = zero;
             let pos = lin + l2 * v;
             let grad = pos - neg;
@@ -465,10 +487,6 @@ fn sweep_column<'f, F: NmfFloat>(
             if let Some((grad0, mm)) = anchor.take() {
                 // Where y fell to the floor at a nonzero entry, the floored derivative says
                 // nothing (the true objective may be infinite): that fails the check too.
-                let floored = a
-                    .iter()
-                    .zip(y.iter())
-                    .any(|(&at, &yt)| at > zero && yt <= block.y_floor);
                 if grad + grad0 < zero || floored {
                     // f may have risen: back to the MM point of the anchor.
                     stats.fallbacks += 1;
@@ -707,10 +725,30 @@ mod tests {
             let init = ([F::lit(0.5); LANES], [F::lit(0.25); LANES]);
             let (mut s1, mut s2) = (init, init);
             let step = F::lit(-0.3);
-            portable_chunks((&a, &mut y1, (&prev, step), &cur, F::epsilon(), (&mut s1.0, &mut s1.1)));
-            if simd_chunks((&a, &mut y2, (&prev, step), &cur, F::epsilon(), (&mut s2.0, &mut s2.1))).is_none() {
+            let (mut l1, mut l2) = (false, false);
+            portable_chunks((
+                &a,
+                &mut y1,
+                (&prev, step),
+                &cur,
+                F::epsilon(),
+                (&mut s1.0, &mut s1.1),
+                &mut l1,
+            ));
+            if simd_chunks((
+                &a,
+                &mut y2,
+                (&prev, step),
+                &cur,
+                F::epsilon(),
+                (&mut s2.0, &mut s2.1),
+                &mut l2,
+            ))
+            .is_none()
+            {
                 assert_eq!(y1, y2);
                 assert_eq!(s1, s2);
+                assert_eq!(l1, l2);
             }
         }
         agree::<f64>();

@@ -155,8 +155,8 @@ pub enum SolverChoice {
     Hals,
     /// ANLS with block principal pivoting (Kim & Park): Frobenius.
     Anls,
-    /// Coordinate descent: scikit-learn's (`solver='cd'`) for Frobenius; for KL, Newton
-    /// coordinate descent (Hsieh & Dhillon 2011).
+    /// Coordinate descent: scikit-learn's (`solver='cd'`) for Frobenius; for KL in `nmf fit`,
+    /// Newton coordinate descent (Hsieh & Dhillon 2011).
     Cd,
 }
 

@@ -50,6 +50,7 @@ use faer::{Mat, MatMut, MatRef, Par};
 use nmf_core::linalg::{self, KlBlock, KlPanel, KlSweepStats};
 use nmf_core::{Constraint, IterInfo, Loss, Matrix, NmfError, NmfFloat, NmfProblem, NmfState, Result, Solver};
 
+use crate::block::elastic_net_for;
 use crate::hals::param_error;
 
 /// Coordinate descent for KL. See the [module docs](self).
@@ -166,14 +167,11 @@ fn sweep_block<F: NmfFloat>(
 /// of W's column sums and H's row sums).
 fn rescale_to_total<F: NmfFloat>(data: &nmf_core::Data<F>, state: &mut NmfState<F>) {
     let k = state.w.ncols();
-    let total_x = data.stats().sum;
-    let mut total_wh = F::zero();
-    for r in 0..k {
-        let ws = state.w.col(r).iter().fold(F::zero(), |s, v| s + *v);
-        let hs = (0..state.h.ncols()).fold(F::zero(), |s, j| s + state.h[(r, j)]);
-        total_wh += ws * hs;
-    }
-    let s = total_x / total_wh;
+    let (mut w_sums, mut h_sums) = (vec![F::zero(); k], vec![F::zero(); k]);
+    linalg::col_sums(state.w.as_ref(), &mut w_sums);
+    linalg::row_sums(state.h.as_ref(), &mut h_sums);
+    let total_wh = w_sums.iter().zip(&h_sums).fold(F::zero(), |t, (a, b)| t + *a * *b);
+    let s = data.stats().sum / total_wh;
     if s.is_finite() && s > F::zero() {
         for j in 0..state.h.ncols() {
             for v in state.h.col_mut(j).iter_mut() {
@@ -195,20 +193,7 @@ where
     }
 
     fn init(&mut self, problem: &NmfProblem<'a, F, L, CW, CH>, state: &mut NmfState<F>) -> Result<()> {
-        if problem.loss().beta() != F::one() {
-            return Err(NmfError::UnsupportedLoss {
-                solver: "cd-kl".into(),
-                loss: problem.loss().name(),
-                supported: "kl",
-            });
-        }
-        let not_en = |which: &str| {
-            NmfError::Unsupported(format!(
-                "cd-kl folds penalties into its one-variable problems and needs an elastic-net penalty on {which}"
-            ))
-        };
-        problem.penalty_h().elastic_net().ok_or_else(|| not_en("H"))?;
-        problem.penalty_w().elastic_net().ok_or_else(|| not_en("W"))?;
+        elastic_net_for("cd-kl", problem, (F::one(), "kl"))?;
         let data = problem.data();
         if data.mask().is_some() {
             return Err(NmfError::Unsupported(
@@ -238,8 +223,7 @@ where
             .as_mut()
             .ok_or_else(|| NmfError::Unsupported("KlCd::next_iter called before init".into()))?;
         let par: Par = problem.par();
-        let pen_h = problem.penalty_h().elastic_net().unwrap_or((F::zero(), F::zero()));
-        let pen_w = problem.penalty_w().elastic_net().unwrap_or((F::zero(), F::zero()));
+        let (pen_h, pen_w) = elastic_net_for("cd-kl", problem, (F::one(), "kl"))?;
 
         let settings = (self.newton, self.newton_tol, par);
         // H block: columns of X against W.
